@@ -1,0 +1,105 @@
+"""The `kldrift` command: baseline, run, backfill, status, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from kl_udfs.errors import KlDriftError
+from kl_udfs.windows import Window, parse_instant
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date or timestamp") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kldrift", description=__doc__)
+    parser.add_argument("--master", help="Spark master (default: $KLDRIFT_SPARK_MASTER, "
+                                         "the config's spark.master, else local[*])")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(name: str, text: str, monitor: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--config", required=True, type=Path, help="monitors YAML file")
+        if monitor:
+            sub.add_argument("--monitor", required=True, help="monitor name in the config")
+        return sub
+
+    with_config("baseline", "build and store a monitor's baseline (bins + counts)")
+    for name, text in (("run", "compute drift for one window [start, end)"),
+                       ("backfill", "compute drift for every window in [start, end)")):
+        sub = with_config(name, text)
+        sub.add_argument("--start", required=True, type=_instant)
+        sub.add_argument("--end", required=True, type=_instant)
+        sub.add_argument("--baseline-id", help="default: the monitor's latest baseline")
+        if name == "backfill":
+            sub.add_argument("--batch", type=int, default=31, help="windows per Spark pass")
+    status = with_config("status", "latest result per monitored column", monitor=False)
+    status.add_argument("--monitor")
+    demo = commands.add_parser("demo", help="generate the demo tables and monitor them")
+    demo.add_argument("--dir", type=Path, default=Path("lakehouse"),
+                      help="where the demo config, data and monitoring tables go")
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="fraction of the demo's row counts (1.0: 100k card rows per day)")
+    return parser
+
+
+def _spark(args: argparse.Namespace, config: object = None):  # type: ignore[no-untyped-def]
+    from kl_udfs.spark_session import get_spark
+
+    settings = getattr(config, "spark", None)
+    master = args.master or (settings.master if settings else None)
+    return get_spark(master, settings.conf if settings else None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kl_udfs import report, runner
+    from kl_udfs.config import load_config
+
+    if args.command == "demo":
+        from kl_udfs.demo.run import run_demo
+
+        return run_demo(args.dir, args.scale, args.master)
+    config = load_config(args.config)
+    if getattr(args, "monitor", None):
+        config.monitor(args.monitor)  # an unknown monitor fails before Spark starts
+    spark = _spark(args, config)
+    if args.command == "baseline":
+        identifier = runner.build_baseline(spark, config, args.monitor)
+        print(f"baseline {identifier} stored for monitor '{args.monitor}'")
+    elif args.command == "run":
+        done = runner.compute_windows(spark, config, args.monitor,
+                                      [Window(args.start, args.end)], args.baseline_id)
+        print(f"window {done.windows[0]}: {done.rows_scanned} rows, run {done.run_id}")
+        print(report.status_table(spark, config, args.monitor))
+    elif args.command == "backfill":
+        def progress(finished: int, total: int, batch: runner.WindowsDone) -> None:
+            print(f"[{finished}/{total}] windows up to {batch.windows[-1].end.isoformat()}: "
+                  f"{batch.rows_scanned} rows", flush=True)
+
+        runner.backfill(spark, config, args.monitor, args.start, args.end, args.batch,
+                        args.baseline_id, progress)
+        print(report.drift_summary(spark, config, args.monitor))
+    elif args.command == "status":
+        print(report.status_table(spark, config, args.monitor))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except KlDriftError as error:
+        print(f"kldrift: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The monitors config (YAML), validated into typed models with one-line errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kl_udfs.errors import KlDriftError
+from kl_udfs.stats import DEFAULT_PSEUDO_COUNT
+from kl_udfs.windows import parse_duration, parse_instant
+
+DEFAULT_KL_THRESHOLD = 0.1
+DEFAULT_P_VALUE = 0.01
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Model):
+    kl: float = Field(DEFAULT_KL_THRESHOLD, gt=0)
+    p_value: float = Field(DEFAULT_P_VALUE, gt=0, le=1)
+
+
+class ColumnThresholds(_Model):
+    kl: float | None = Field(None, gt=0)
+    p_value: float | None = Field(None, gt=0, le=1)
+
+
+class Baseline(_Model):
+    """Exactly one source: a time range, a Delta version, or the previous N windows.
+
+    A rolling baseline (previous_windows) still needs frozen bins: they are built from
+    start/end when given, else from the first N windows of the table.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+    version: int | None = Field(None, ge=0)
+    previous_windows: int | None = Field(None, ge=1)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _instant(cls, value: Any) -> Any:
+        return None if value is None else parse_instant(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        has_range = self.start is not None or self.end is not None
+        if has_range and (self.start is None or self.end is None):
+            raise ValueError("baseline range needs both start and end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("baseline end must be after its start")
+        sources = [self.version is not None, self.previous_windows is not None]
+        if not has_range and not any(sources):
+            raise ValueError("baseline needs one of: start/end, version, previous_windows")
+        if sources[0] and (has_range or sources[1]):
+            raise ValueError("baseline 'version' cannot be combined with a range or windows")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.previous_windows is not None:
+            return "rolling"
+        return "version" if self.version is not None else "range"
+
+
+class Monitor(_Model):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    table: str = Field(min_length=1)
+    timestamp_column: str = Field(min_length=1)
+    window: str = "1 day"
+    baseline: Baseline
+    columns: list[str] | None = None
+    categorical_columns: list[str] = []
+    exclude_columns: list[str] = []
+    bins: int = Field(20, ge=2, le=1000)
+    top_k: int = Field(50, ge=1, le=10_000)
+    smoothing: float = Field(DEFAULT_PSEUDO_COUNT, gt=0)
+    thresholds: Thresholds = Thresholds()
+    column_thresholds: dict[str, ColumnThresholds] = {}
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def window_length(self) -> timedelta:
+        return parse_duration(self.window)
+
+    @property
+    def is_path(self) -> bool:
+        """A Delta path (has a slash or a scheme) rather than a catalog table name."""
+        return "/" in self.table or ":" in self.table
+
+    def kl_threshold(self, column: str) -> float:
+        override = self.column_thresholds.get(column)
+        return override.kl if override and override.kl is not None else self.thresholds.kl
+
+    def p_value_threshold(self, column: str) -> float:
+        override = self.column_thresholds.get(column)
+        if override and override.p_value is not None:
+            return override.p_value
+        return self.thresholds.p_value
+
+
+class Monitoring(_Model):
+    path: str = "./lakehouse/monitoring"
+    database: str = Field("monitoring", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SparkSettings(_Model):
+    master: str | None = None  # KLDRIFT_SPARK_MASTER, then local[*], when unset
+    conf: dict[str, str] = {}
+
+
+class Config(_Model):
+    monitoring: Monitoring = Monitoring()
+    spark: SparkSettings = SparkSettings()
+    monitors: list[Monitor] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        names = [m.name for m in self.monitors]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"monitor names must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+    def monitor(self, name: str) -> Monitor:
+        for monitor in self.monitors:
+            if monitor.name == name:
+                return monitor
+        known = ", ".join(m.name for m in self.monitors)
+        raise KlDriftError(f"no such monitor in the config (known: {known})", monitor=name)
+
+
+def _resolve(path: str, base: Path) -> str:
+    if ":" in path.split("/")[0] or Path(path).is_absolute():
+        return path
+    return str((base / path).resolve())
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "config"
+    return f"{where}: {first['msg']} (and {error.error_count() - 1} more)" if (
+        error.error_count() > 1
+    ) else f"{where}: {first['msg']}"
+
+
+def parse_config(data: Any, base_dir: Path, source: str = "config") -> Config:
+    """Validate raw data; relative paths resolve against `base_dir` (the config's folder)."""
+    if not isinstance(data, dict):
+        raise KlDriftError(f"{source}: expected a mapping with 'monitors', got {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        monitor = _monitor_named_in(error, data)
+        raise KlDriftError(f"{source}: invalid config: {_first_error(error)}",
+                           monitor=monitor) from None
+    monitoring = config.monitoring.model_copy(
+        update={"path": _resolve(config.monitoring.path, base_dir)})
+    monitors = [
+        m.model_copy(update={"table": _resolve(m.table, base_dir)}) if m.is_path else m
+        for m in config.monitors
+    ]
+    return config.model_copy(update={"monitoring": monitoring, "monitors": monitors})
+
+
+def _monitor_named_in(error: ValidationError, data: dict[str, Any]) -> str | None:
+    loc = error.errors()[0]["loc"]
+    if len(loc) >= 2 and loc[0] == "monitors" and isinstance(loc[1], int):
+        monitors = data.get("monitors") or []
+        if loc[1] < len(monitors) and isinstance(monitors[loc[1]], dict):
+            name = monitors[loc[1]].get("name")
+            return str(name) if name is not None else None
+    return None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise KlDriftError(f"cannot read config {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise KlDriftError(f"{path}: not valid YAML: {error}") from None
+    return parse_config(data, path.parent.resolve(), source=str(path))

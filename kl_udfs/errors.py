@@ -1,0 +1,32 @@
+"""One error type whose message always names the monitor, table and column involved."""
+
+from __future__ import annotations
+
+
+class KlDriftError(Exception):
+    """A user-facing failure: bad config, missing table or column, wrong type, no baseline."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        monitor: str | None = None,
+        table: str | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.monitor = monitor
+        self.table = table
+        self.column = column
+        self.reason = message
+        super().__init__(self._one_line())
+
+    def _one_line(self) -> str:
+        where = [
+            f"{label} '{value}'"
+            for label, value in (("monitor", self.monitor), ("table", self.table),
+                                 ("column", self.column))
+            if value is not None
+        ]
+        prefix = ", ".join(where)
+        text = " ".join(self.reason.split())  # one line, whatever the cause printed
+        return f"{prefix}: {text}" if prefix else text

@@ -1,0 +1,136 @@
+"""Window histograms for every monitored column in one distributed pass.
+
+Each row is binned per column (Bucketizer's binary search for numbers, a map lookup for
+categories), the per-column bin indices are stacked into (column, bin) pairs and one groupBy
+counts them, so the plan is a single scan with a partial aggregation per task: no job per
+column and no rows on the driver. Several consecutive windows (a backfill) share the pass by
+grouping on a window index too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pyspark.ml.feature import Bucketizer
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from kl_udfs.bins import CATEGORICAL, ColumnBins
+from kl_udfs.windows import Window
+
+COUNT_SCHEMA = "window_idx int, column_idx int, bin int, count long, min_value double, " \
+               "max_value double"
+_EPOCH = datetime(1970, 1, 1)
+
+
+def quote(name: str) -> str:
+    """A column reference that survives dots, spaces and backticks in the name."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def col(name: str) -> Column:
+    return F.col(quote(name))
+
+
+def micros(instant: datetime) -> int:
+    return (instant - _EPOCH) // _micro
+
+
+_micro = datetime(1970, 1, 1, 0, 0, 0, 1) - _EPOCH
+
+
+def numeric_value(column: ColumnBins) -> Column:
+    """The number a column is binned by: dates as days, timestamps as seconds since epoch."""
+    source = col(column.name)
+    if column.source_type == "date":
+        return F.unix_date(source).cast("double")
+    if column.source_type == "timestamp_ntz":
+        return source.cast("timestamp").cast("double")
+    return source.cast("double")
+
+
+def _category_bin(column: ColumnBins) -> Column:
+    source = col(column.name).cast("string")
+    other = len(column.categories)
+    if not column.categories:
+        lookup: Column = F.lit(other)
+    else:
+        pairs = [F.lit(x) for i, c in enumerate(column.categories) for x in (c, i)]
+        lookup = F.coalesce(F.element_at(F.create_map(*pairs), source), F.lit(other))
+    return F.when(source.isNull(), F.lit(column.null_index)).otherwise(lookup)
+
+
+def in_range(ts: Column, ts_type: T.DataType, start: datetime, end: datetime) -> Column:
+    """[start, end) on the raw column, so Delta can skip files by their min/max stats."""
+    target = ts_type.simpleString()
+    lower = F.lit(start.isoformat(sep=" ")).cast(target)
+    upper = F.lit(end.isoformat(sep=" ")).cast(target)
+    return (ts >= lower) & (ts < upper)
+
+
+def window_histograms(
+    df: DataFrame,
+    bins: Sequence[ColumnBins],
+    ts_column: str,
+    windows: Sequence[Window] | None,
+) -> DataFrame:
+    """Counts per (window_idx, column_idx, bin) plus min/max of the binned numbers.
+
+    `windows` must be consecutive ([w0.start, w_last.end) with no gaps); None counts the whole
+    frame as window 0. Only non-empty (window, column, bin) cells appear, so callers fill zeros
+    from the bin definitions.
+    """
+    if not bins:
+        raise ValueError("no columns to bin")
+    ts = col(ts_column)
+    scoped = df
+    if windows:
+        ts_type = df.schema[ts_column].dataType
+        scoped = df.where(in_range(ts, ts_type, windows[0].start, windows[-1].end))
+    windows = windows or []
+
+    numeric = [(i, c) for i, c in enumerate(bins) if c.kind != CATEGORICAL]
+    values = {i: f"__v{i}" for i, _ in numeric}
+    projected = [numeric_value(c).alias(values[i]) for i, c in numeric]
+    projected += [_category_bin(c).alias(f"__b{i}") for i, c in enumerate(bins)
+                  if c.kind == CATEGORICAL]
+    if len(windows) > 1:
+        ts_micros = F.unix_micros(ts.cast("timestamp")).cast("double").alias("__t")
+        projected.append(ts_micros)
+    frame = scoped.select(*projected)
+
+    bucketed = [(i, c) for i, c in numeric if c.edges]
+    splits = [[float("-inf"), *c.edges, float("inf")] for _, c in bucketed]
+    inputs, outputs = [values[i] for i, _ in bucketed], [f"__k{i}" for i, _ in bucketed]
+    if len(windows) > 1:
+        splits.append([float(micros(w.start)) for w in windows] + [float(micros(windows[-1].end))])
+        inputs.append("__t")
+        outputs.append("__w")
+    if splits:
+        frame = Bucketizer(splitsArray=splits, inputCols=inputs, outputCols=outputs,
+                           handleInvalid="keep").transform(frame)
+
+    entries: list[Column] = []
+    for i, c in enumerate(bins):
+        if c.kind == CATEGORICAL:
+            bin_index, value = F.col(f"__b{i}"), F.lit(None).cast("double")
+        else:
+            found = F.col(f"__k{i}") if c.edges else F.when(F.col(values[i]).isNull(), None) \
+                .otherwise(F.lit(0))
+            # Bucketizer puts NaN in its extra bucket (= the null bin) and leaves null as null.
+            bin_index = F.coalesce(found.cast("int"), F.lit(c.null_index))
+            value = F.when(~F.isnan(F.col(values[i])), F.col(values[i]))
+        entries += [F.lit(i), bin_index.cast("int"), value]
+    window_idx = F.col("__w").cast("int") if len(windows) > 1 else F.lit(0)
+    stacked = frame.select(
+        window_idx.alias("window_idx"),
+        F.stack(F.lit(len(bins)), *entries).alias("column_idx", "bin", "value"),
+    )
+    return (
+        stacked.groupBy("window_idx", "column_idx", "bin")
+        .agg(F.count(F.lit(1)).alias("count"), F.min("value").alias("min_value"),
+             F.max("value").alias("max_value"))
+        .select("window_idx", "column_idx", "bin", "count", "min_value", "max_value")
+    )

@@ -1,0 +1,74 @@
+"""Plain-text views of the monitoring tables for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import SparkSession, Window
+from pyspark.sql import functions as F
+
+from kl_udfs.config import Config
+from kl_udfs.tables import DRIFT_RESULTS, read_table
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def show(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    cells = [[show(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def _explain(contributors: Sequence[Any] | None) -> str | None:
+    if not contributors:
+        return None
+    top = contributors[0]
+    return (f"{top['bin']}: {100 * top['baseline_fraction']:.1f}% -> "
+            f"{100 * top['current_fraction']:.1f}%")
+
+
+def status_table(spark: SparkSession, config: Config, monitor: str | None = None) -> str:
+    """The latest window's result for every monitored column."""
+    results = read_table(spark, config.monitoring.path, DRIFT_RESULTS)
+    if monitor:
+        results = results.where(F.col("monitor") == monitor)
+    latest = Window.partitionBy("monitor", "column_name").orderBy(
+        F.desc("window_start"), F.desc("computed_at"))
+    rows = (results.withColumn("rank", F.row_number().over(latest)).where(F.col("rank") == 1)
+            .orderBy("monitor", "column_name").collect())
+    if not rows:
+        return "no drift results yet: run 'kldrift backfill' or 'kldrift run' for a monitor"
+    headers = ["monitor", "column", "window_start", "status", "kl", "p_value", "js", "rows",
+               "top bin"]
+    body = [(r["monitor"], r["column_name"], r["window_start"], r["status"], r["kl_divergence"],
+             r["p_value"], r["js_divergence"], r["current_count"],
+             _explain(r["top_contributors"]) or r["message"]) for r in rows]
+    return format_table(headers, body)
+
+
+def drift_summary(spark: SparkSession, config: Config, monitor: str | None = None) -> str:
+    """Per column: how many windows drifted, and the first and last of them."""
+    results = read_table(spark, config.monitoring.path, DRIFT_RESULTS)
+    if monitor:
+        results = results.where(F.col("monitor") == monitor)
+    is_drift = F.col("status") == "drift"
+    rows = (
+        results.groupBy("monitor", "column_name")
+        .agg(F.count(F.lit(1)).alias("windows"), F.sum(is_drift.cast("int")).alias("drift"),
+             F.min(F.when(is_drift, F.col("window_start"))).alias("first"),
+             F.max(F.when(is_drift, F.col("window_start"))).alias("last"),
+             F.max("kl_divergence").alias("max_kl"))
+        .orderBy("monitor", "column_name").collect()
+    )
+    headers = ["monitor", "column", "windows", "drift", "first drift", "last drift", "max kl"]
+    return format_table(headers, [tuple(r) for r in rows])

@@ -1,0 +1,109 @@
+"""The one place a SparkSession is configured: Delta, UTC, local defaults, cached jars."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_MASTER = "local[*]"
+MASTER_ENV = "KLDRIFT_SPARK_MASTER"
+CACHE_ENV = "KLDRIFT_CACHE_DIR"
+
+# delta-spark's jar pulls in delta-kernel, whose own dependencies are older copies of jars the
+# pyspark wheel already ships; two versions of Jackson or Hadoop on one classpath is a bug
+# waiting to happen, so resolve only what Spark lacks.
+_DUPLICATES_OF_SPARK_JARS = [
+    "com.fasterxml.jackson.core:jackson-annotations",
+    "com.fasterxml.jackson.core:jackson-core",
+    "com.fasterxml.jackson.core:jackson-databind",
+    "com.fasterxml.jackson.datatype:jackson-datatype-jdk8",
+    "com.github.luben:zstd-jni",
+    "com.google.code.findbugs:jsr305",
+    "commons-logging:commons-logging",
+    "org.apache.hadoop:hadoop-client-api",
+    "org.apache.hadoop:hadoop-client-runtime",
+    "org.apache.logging.log4j:log4j-api",
+    "org.apache.logging.log4j:log4j-core",
+    "org.apache.logging.log4j:log4j-slf4j2-impl",
+    "org.apache.parquet:parquet-column",
+    "org.apache.parquet:parquet-common",
+    "org.apache.parquet:parquet-encoding",
+    "org.apache.parquet:parquet-format-structures",
+    "org.apache.parquet:parquet-hadoop",
+    "org.apache.parquet:parquet-jackson",
+    "org.roaringbitmap:RoaringBitmap",
+    "org.roaringbitmap:shims",
+    "org.slf4j:slf4j-api",
+    "org.xerial.snappy:snappy-java",
+]
+
+
+def cache_dir() -> Path:
+    """Project cache (jars, Spark scratch): $KLDRIFT_CACHE_DIR, else ./.cache of a checkout."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").exists():
+        return checkout / ".cache"
+    return Path.home() / ".cache" / "kl-drift"
+
+
+def delta_package() -> str:
+    """The Maven coordinate of the Delta jar matching the installed pyspark and delta-spark."""
+    from importlib.metadata import version
+
+    import pyspark
+
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"
+
+
+def spark_conf(master: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings every kl-drift session gets; `extra` (from config) wins over them."""
+    cache = cache_dir()
+    # HotSpot refuses to JIT methods over 8 KB of bytecode; a wide one-pass histogram makes such
+    # methods, which would then run interpreted.
+    jvm_flags = "-Dderby.system.home=" + str(cache / "derby")
+    conf = {
+        "spark.master": master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER,
+        "spark.app.name": "kl-drift",
+        "spark.jars.packages": delta_package(),
+        "spark.jars.excludes": ",".join(_DUPLICATES_OF_SPARK_JARS),
+        "spark.jars.ivy": str(cache / "ivy"),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "16",
+        "spark.sql.warehouse.dir": str(cache / "warehouse"),
+        "spark.local.dir": str(cache / "spark-tmp"),
+        "spark.driver.extraJavaOptions": jvm_flags,
+        "spark.executor.extraJavaOptions": jvm_flags,
+        "spark.ui.showConsoleProgress": "false",
+        "spark.ui.enabled": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.databricks.delta.snapshotPartitions": "2",
+    }
+    conf.update(extra or {})
+    return conf
+
+
+def get_spark(master: str | None = None, extra: dict[str, str] | None = None) -> SparkSession:
+    """Get or create the session; workers run this interpreter so pandas UDFs find pyarrow."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder
+    for key, value in spark_conf(master, extra).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
