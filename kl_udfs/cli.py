@@ -7,8 +7,14 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kl_udfs.errors import KlDriftError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from kl_udfs.config import Config
 from kl_udfs.windows import Window, parse_instant
 
 
@@ -51,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _spark(args: argparse.Namespace, config: object = None):  # type: ignore[no-untyped-def]
+def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSession:
     from kl_udfs.spark_session import get_spark
 
-    settings = getattr(config, "spark", None)
+    settings = config.spark if config else None
     master = args.master or (settings.master if settings else None)
     return get_spark(master, settings.conf if settings else None)
 

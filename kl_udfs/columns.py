@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import types as T
 
-from kl_udfs.bins import CATEGORICAL, NUMERIC, Kind
+from kl_udfs.bins import Kind
 from kl_udfs.config import Monitor
 from kl_udfs.errors import KlDriftError
 
@@ -25,10 +25,10 @@ class ColumnChoice:
 
 def kind_of(data_type: T.DataType, force_categorical: bool) -> Kind | None:
     if isinstance(data_type, _CATEGORICAL_TYPES):
-        return CATEGORICAL
+        return "categorical"
     if isinstance(data_type, _NUMERIC_TYPES):
         temporal = isinstance(data_type, T.DateType | T.TimestampType | T.TimestampNTZType)
-        return CATEGORICAL if force_categorical and not temporal else NUMERIC
+        return "categorical" if force_categorical and not temporal else "numeric"
     return None
 
 

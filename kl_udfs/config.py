@@ -81,7 +81,7 @@ class Monitor(_Model):
     bins: int = Field(20, ge=2, le=1000)
     top_k: int = Field(50, ge=1, le=10_000)
     smoothing: float = Field(DEFAULT_PSEUDO_COUNT, gt=0)
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = Field(default_factory=Thresholds)
     column_thresholds: dict[str, ColumnThresholds] = {}
 
     @field_validator("window")
@@ -121,8 +121,8 @@ class SparkSettings(_Model):
 
 
 class Config(_Model):
-    monitoring: Monitoring = Monitoring()
-    spark: SparkSettings = SparkSettings()
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     monitors: list[Monitor] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -158,7 +158,8 @@ def _first_error(error: ValidationError) -> str:
 def parse_config(data: Any, base_dir: Path, source: str = "config") -> Config:
     """Validate raw data; relative paths resolve against `base_dir` (the config's folder)."""
     if not isinstance(data, dict):
-        raise KlDriftError(f"{source}: expected a mapping with 'monitors', got {type(data).__name__}")
+        kind = type(data).__name__
+        raise KlDriftError(f"{source}: expected a mapping with 'monitors', got {kind}")
     try:
         config = Config.model_validate(data)
     except ValidationError as error:

@@ -1,7 +1,7 @@
 """Drift of consecutive windows against a stored baseline, computed and joined in Spark.
 
 current counts (one pass) ─┐
-bin definitions × windows ─┼─ left joins, zeros filled ─► applyInPandas(numpy stats) ─► rows
+bin definitions x windows ─┼─ left joins, zeros filled ─► applyInPandas(numpy stats) ─► rows
 baseline counts ───────────┘        (fixed, or summed from the previous N stored windows)
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,7 +111,8 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
         try:
             scanned = frames.counts.where(F.col("column_idx") == 0).agg(F.sum("count")).first()
             record.rows_scanned = int(scanned[0] or 0) if scanned else 0
-            partitions = {"monitor": [monitor.name], "window_start": [w.start for w in windows]}
+            partitions: dict[str, Sequence[object]] = {
+                "monitor": [monitor.name], "window_start": [w.start for w in windows]}
             profiles, drift = frames.profiles.cache(), frames.drift.cache()
             profiles.count()
             drift.count()  # computed in full before the first write

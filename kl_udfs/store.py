@@ -33,7 +33,7 @@ def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baselin
     by_name = {b.name: (i, b, counts[i]) for i, b in enumerate(bins)}
     rows = []
     for choice in choices:
-        common = {
+        common: dict[str, object] = {
             "monitor": monitor.name, "baseline_id": baseline_id, "column_name": choice.name,
             "source_type": choice.source_type, "source": source.description,
             "table_name": monitor.table, "table_version": source.version,

@@ -48,7 +48,9 @@ def drift_metrics(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
     drifted = (result.kl_divergence > kl_threshold) & (result.p_value < p_threshold)
     status = np.where(result.current_total == 0, NO_DATA, np.where(drifted, DRIFT, OK))
     status = np.where(result.baseline_total == 0, ERROR, status)
-    message = np.where(result.baseline_total == 0, "baseline has no rows for this window", None)
+    message = np.where(result.baseline_total == 0, "baseline has no rows for this window", "")
+    message = message.astype(object)
+    message[message == ""] = None
 
     # Bins empty in both histograms differ only by smoothing: never worth showing.
     observed = (baseline + current) > 0
@@ -58,15 +60,21 @@ def drift_metrics(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
     # Explanations quote the observed shares ("12% -> 31%"), not the smoothed ones.
     baseline_share = _share(baseline, segments.broadcast(result.baseline_total))
     current_share = _share(current, segments.broadcast(result.current_total))
+    # With an empty side there is nothing to compare: report no number rather than a made-up one.
+    comparable = (result.current_total > 0) & (result.baseline_total > 0)
+
+    def metric(values: np.ndarray) -> pd.arrays.FloatingArray:
+        return pd.array(np.where(comparable, values, np.nan), dtype="Float64")
+
     return pd.DataFrame({
         "window_idx": keys[first, 0],
         "column_idx": keys[first, 1],
-        "kl_divergence": result.kl_divergence,
-        "kl_reverse": result.kl_reverse,
-        "js_divergence": result.js_divergence,
-        "psi": result.psi,
-        "g_statistic": result.g_statistic,
-        "p_value": result.p_value,
+        "kl_divergence": metric(result.kl_divergence),
+        "kl_reverse": metric(result.kl_reverse),
+        "js_divergence": metric(result.js_divergence),
+        "psi": metric(result.psi),
+        "g_statistic": metric(result.g_statistic),
+        "p_value": metric(result.p_value),
         "current_count": result.current_total.astype(np.int64),
         "baseline_count": result.baseline_total.astype(np.int64),
         "current_null_fraction": _share(segments.sum(current * is_null), result.current_total),

@@ -34,7 +34,10 @@ class Segments:
     n: int
 
     def __post_init__(self) -> None:
-        ids = np.array(self.ids, dtype=np.int64)  # private copy: frozen means frozen
+        raw = np.asarray(self.ids)
+        if raw.size and raw.dtype.kind not in "iu":  # refuse floats/bools, don't truncate
+            raise ValueError(f"segment ids must be integers, got dtype {raw.dtype}")
+        ids = np.array(raw, dtype=np.int64)  # private copy: frozen means frozen
         if ids.ndim != 1:
             raise ValueError(f"segment ids must be 1-D, got shape {ids.shape}")
         if self.n < 0:
@@ -56,15 +59,9 @@ class Segments:
     def from_ids(cls, ids: npt.ArrayLike) -> "Segments":
         """Segments from explicit non-negative integer ids; ``n = max(ids) + 1``."""
         arr = np.asarray(ids)
-        if arr.size == 0:  # np.asarray([]) is float64: an empty list carries no dtype
-            return cls(np.zeros(0, dtype=np.int64), 0)
-        if arr.dtype.kind not in "iu":  # refuse floats/bools rather than truncate them
-            raise ValueError(f"segment ids must be integers, got dtype {arr.dtype}")
-        if arr.ndim != 1:
-            raise ValueError(f"segment ids must be 1-D, got shape {arr.shape}")
-        if arr.min() < 0:
+        if arr.size and arr.min() < 0:
             raise ValueError("segment ids must be non-negative")
-        return cls(arr.astype(np.int64), int(arr.max()) + 1)
+        return cls(arr, int(arr.max()) + 1 if arr.size else 0)
 
     @classmethod
     def resolve(cls, segments: "Segments | None", k: int) -> "Segments":

@@ -30,8 +30,9 @@ def histogram_pair(
     return np.array(b, dtype=np.float64), np.array(c, dtype=np.float64)
 
 
-def close(actual: object, expected: object) -> None:
-    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
+def close(actual: npt.ArrayLike, expected: npt.ArrayLike) -> None:
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    np.testing.assert_allclose(a, e, rtol=RTOL, atol=ATOL)
 
 
 @FUZZ

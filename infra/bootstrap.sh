@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Make this checkout runnable on a fresh Debian machine: Java 17, a virtualenv with the pinned
+# stack, and the Delta jars resolved once into .cache/ivy (later runs work offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-python3}
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "bootstrap: installing Java 17 (openjdk-17-jre-headless) from Debian's packages"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
+stamp=.venv/.kldrift-installed
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install -q uv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing Python packages into .venv"
+  .venv/bin/uv pip install -q --python .venv/bin/python -e '.[dev]'
+  touch "$stamp"
+fi
+
+if ! ls .cache/ivy/jars/io.delta_delta-spark_*.jar >/dev/null 2>&1; then
+  echo "bootstrap: resolving the Delta jars from Maven Central into .cache/ivy"
+  KLDRIFT_CACHE_DIR="$ROOT/.cache" .venv/bin/python - <<'PY'
+from kl_udfs.spark_session import get_spark
+spark = get_spark("local[1]")
+spark.stop()
+PY
+fi
+echo "bootstrap: ready ($(.venv/bin/python --version), $(java -version 2>&1 | head -1))"

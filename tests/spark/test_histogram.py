@@ -1,0 +1,126 @@
+"""The one-pass histogram against an independent numpy recount of the same rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kl_udfs.baseline import learn_bins
+from kl_udfs.bins import ColumnBins
+from kl_udfs.columns import ColumnChoice
+from kl_udfs.histogram import window_histograms
+from kl_udfs.windows import split
+
+pytestmark = pytest.mark.spark
+
+START = datetime(2026, 5, 1)
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 4000
+    x = rng.normal(10, 3, n)
+    x[rng.random(n) < 0.02] = np.nan
+    x[:3] = [np.inf, -np.inf, np.nan]
+    k = rng.integers(0, 7, n).astype(float)
+    k[rng.random(n) < 0.05] = np.nan
+    cats = np.array(["a", "b", "c", "d", "e", "f", "g", "h"], dtype=object)[rng.integers(0, 8, n)]
+    cats[rng.random(n) < 0.03] = None
+    return pd.DataFrame({
+        "ts": [START + timedelta(minutes=int(m)) for m in rng.integers(0, 3 * 24 * 60, n)],
+        "x": x,
+        "k": pd.array([None if np.isnan(v) else int(v) for v in k], dtype="Int64"),
+        "cat": cats,
+        "flag": rng.random(n) < 0.3,
+        "day": [START.date() + timedelta(days=int(d)) for d in rng.integers(0, 30, n)],
+    })
+
+
+@pytest.fixture(scope="module")
+def frame(spark, rows):  # type: ignore[no-untyped-def]
+    schema = "ts timestamp, x double, k long, cat string, flag boolean, day date"
+    records = [
+        (r.ts.to_pydatetime(), None if r.x is None else float(r.x),
+         None if pd.isna(r.k) else int(r.k), r.cat, bool(r.flag), r.day)
+        for r in rows.itertuples()
+    ]
+    return spark.createDataFrame(records, schema)
+
+
+def _bins() -> list[ColumnBins]:
+    return [
+        ColumnBins("x", "numeric", "double", edges=(6.0, 8.5, 10.0, 11.5, 14.0)),
+        ColumnBins("k", "numeric", "bigint", edges=(1.0, 3.0, 5.0)),
+        ColumnBins("cat", "categorical", "string", categories=("a", "c", "e")),
+        ColumnBins("flag", "categorical", "boolean", categories=("false",)),
+        ColumnBins("day", "numeric", "date", edges=(20580.0, 20590.0)),
+    ]
+
+
+def _numpy_counts(rows: pd.DataFrame, bins: list[ColumnBins], lo: datetime,
+                  hi: datetime) -> dict[tuple[int, int], int]:
+    inside = rows[(rows.ts >= lo) & (rows.ts < hi)]
+    counts: dict[tuple[int, int], int] = {}
+    for i, b in enumerate(bins):
+        values = list(inside[b.name])
+        if b.source_type == "date":
+            values = [(v - datetime(1970, 1, 1).date()).days for v in values]
+        idx = b.assign([None if v is pd.NA else v for v in values])
+        for j, n in zip(*np.unique(idx, return_counts=True), strict=True):
+            counts[(i, int(j))] = int(n)
+    return counts
+
+
+def test_single_window_counts_equal_numpy_recount(frame, rows) -> None:  # type: ignore[no-untyped-def]
+    bins = _bins()
+    lo, hi = START + timedelta(hours=6), START + timedelta(days=1, hours=6)
+    cells = window_histograms(frame, bins, "ts", split(lo, hi, hi - lo)).collect()
+    got = {(c["column_idx"], c["bin"]): c["count"] for c in cells}
+    assert got == _numpy_counts(rows, bins, lo, hi)
+    assert {c["window_idx"] for c in cells} == {0}
+
+
+def test_many_windows_in_one_pass_equal_one_pass_per_window(frame, rows) -> None:  # type: ignore[no-untyped-def]
+    bins = _bins()
+    windows = split(START, START + timedelta(days=3), timedelta(hours=7))  # last one shorter
+    cells = window_histograms(frame, bins, "ts", windows).collect()
+    for w_idx, w in enumerate(windows):
+        got = {(c["column_idx"], c["bin"]): c["count"] for c in cells if c["window_idx"] == w_idx}
+        assert got == _numpy_counts(rows, bins, w.start, w.end), w
+
+
+def test_special_values_land_in_their_bins(frame, rows) -> None:  # type: ignore[no-untyped-def]
+    x = ColumnBins("x", "numeric", "double", edges=(0.0, 20.0))
+    cells = window_histograms(frame, [x], "ts", None).collect()
+    counts = {c["bin"]: c["count"] for c in cells}
+    values = rows.x.to_numpy()
+    assert counts.get(0, 0) == int(np.sum(values < 0))  # -inf included
+    assert counts.get(2, 0) == int(np.sum(values >= 20))  # +inf included
+    assert counts[x.null_index] == int(np.isnan(values).sum())  # NaN and null together
+    assert sum(counts.values()) == len(rows)
+
+
+def test_min_and_max_skip_nan_and_keep_infinities(frame) -> None:  # type: ignore[no-untyped-def]
+    x = ColumnBins("x", "numeric", "double", edges=(10.0,))
+    cells = window_histograms(frame, [x], "ts", None).collect()
+    lows = [c["min_value"] for c in cells if c["min_value"] is not None]
+    highs = [c["max_value"] for c in cells if c["max_value"] is not None]
+    assert not np.isnan(lows + highs).any()
+    assert min(lows) == -np.inf and max(highs) == np.inf
+
+
+def test_learned_bins_are_quantiles_and_top_k(frame, rows) -> None:  # type: ignore[no-untyped-def]
+    choices = [ColumnChoice("x", "numeric", "double"), ColumnChoice("cat", "categorical", "string"),
+               ColumnChoice("k", "numeric", "bigint")]
+    learned = {b.name: b for b in learn_bins(frame, choices, bins=4, top_k=3)}
+    finite = rows.x[np.isfinite(rows.x)]
+    expected = np.quantile(finite, [0.25, 0.5, 0.75])
+    assert np.allclose(learned["x"].edges, expected, atol=0.05)
+    top = rows.cat.value_counts().sort_values(ascending=False, kind="stable")
+    assert set(learned["cat"].categories) == set(top.index[:3])
+    # discrete data: duplicated quantiles collapse into unique edges
+    assert list(learned["k"].edges) == sorted(set(learned["k"].edges))

@@ -1,0 +1,197 @@
+"""Baseline -> backfill -> monitoring tables on real Delta, checked against numpy and scipy."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+from scipy.stats import entropy
+
+from kl_udfs import runner
+from kl_udfs.config import Config, parse_config
+from kl_udfs.demo import data
+from kl_udfs.demo.tables import write_delta
+from kl_udfs.report import drift_summary, status_table
+from kl_udfs.stats import compare
+from kl_udfs.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
+from kl_udfs.windows import Window
+
+pytestmark = pytest.mark.spark
+
+DAYS, DRIFT_DAY = 40, 35
+START = datetime(2026, 1, 1)
+RANGE = (datetime(2026, 1, 31), datetime(2026, 2, 10))  # days 30..39
+COLUMNS = ["amount", "channel", "merchant_category", "country", "hour", "is_fraud"]
+
+
+def _config(root: Path, **baseline: object) -> Config:
+    return parse_config({
+        "monitoring": {"path": "./monitoring"},
+        "monitors": [{
+            "name": "cards", "table": "./raw/cards", "timestamp_column": "event_time",
+            "baseline": baseline or {"start": "2026-01-01", "end": "2026-01-31"},
+            "columns": COLUMNS, "column_thresholds": {"amount": {"kl": 0.05}},
+        }],
+    }, root)
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("lake")
+    table = data.card_transactions(days=DAYS, rows_per_day=3000, drift_day=DRIFT_DAY)
+    write_delta(spark, table, root / "raw" / "cards")
+    config = _config(root)
+    runner.build_baseline(spark, config, "cards")
+    runner.backfill(spark, config, "cards", *RANGE, batch_windows=6)  # two passes
+    return root, config
+
+
+def _results(spark, config: Config):  # type: ignore[no-untyped-def]
+    return read_table(spark, config.monitoring.path, DRIFT_RESULTS)
+
+
+def test_demo_story_flags_exactly_the_drifted_columns_and_days(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    _, config = lake
+    rows = _results(spark, config).collect()
+    assert len(rows) == len(COLUMNS) * 10
+    flagged = {(r["column_name"], r["window_start"]) for r in rows if r["status"] == "drift"}
+    drift_days = [START + timedelta(days=d) for d in range(DRIFT_DAY, DAYS)]
+    assert flagged == {(c, d) for c in ("amount", "channel") for d in drift_days}
+    assert {r["status"] for r in rows} == {"ok", "drift"}
+    channel = next(r for r in rows if r["column_name"] == "channel" and r["status"] == "drift")
+    top = channel["top_contributors"][0]
+    assert top["bin"] == "online"
+    assert top["baseline_fraction"] == pytest.approx(0.20, abs=0.02)
+    assert top["current_fraction"] == pytest.approx(0.50, abs=0.03)
+
+
+def test_stored_metrics_equal_numpy_and_scipy_on_stored_counts(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    _, config = lake
+    baselines = {r["column_name"]: np.array(r["counts"], dtype=float) for r in
+                 read_table(spark, config.monitoring.path, BASELINES).collect()}
+    profiles = {(r["column_name"], r["window_start"]): np.array(r["counts"], dtype=float)
+                for r in read_table(spark, config.monitoring.path, PROFILES).collect()}
+    results = _results(spark, config).collect()
+    assert len(profiles) == len(results)
+    for r in results:
+        p, q = baselines[r["column_name"]], profiles[(r["column_name"], r["window_start"])]
+        expected = compare(p, q, pseudo_count=0.5)
+        assert r["kl_divergence"] == pytest.approx(float(expected.kl_divergence[0]), rel=1e-12)
+        assert r["kl_divergence"] == pytest.approx(entropy(p + 0.5, q + 0.5), rel=1e-9)
+        assert r["kl_reverse"] == pytest.approx(entropy(q + 0.5, p + 0.5), rel=1e-9)
+        assert r["p_value"] == pytest.approx(float(expected.p_value[0]), rel=1e-9, abs=1e-300)
+        assert r["current_count"] == q.sum() and r["baseline_count"] == p.sum()
+        assert r["kl_divergence"] >= 0 and r["js_divergence"] <= 1
+
+
+def test_profiles_count_every_row_of_the_window(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    root, config = lake
+    raw = spark.read.format("delta").load(str(root / "raw" / "cards"))
+    per_day = {r["d"]: r["n"] for r in raw.groupBy(F.to_date("event_time").alias("d")).count()
+               .withColumnRenamed("count", "n").collect()}
+    for r in read_table(spark, config.monitoring.path, PROFILES).collect():
+        assert r["count"] == per_day[r["window_start"].date()] == sum(r["counts"])
+
+
+def test_rerunning_windows_replaces_rows_and_never_duplicates(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    _, config = lake
+    keys = ["column_name", "window_start"]
+    before = sorted((r["column_name"], r["window_start"], r["kl_divergence"], r["status"])
+                    for r in _results(spark, config).collect())
+    runner.backfill(spark, config, "cards", RANGE[0], RANGE[0] + timedelta(days=3))
+    runner.compute_windows(spark, config, "cards", [Window(RANGE[0], RANGE[0] + timedelta(1))])
+    after_rows = _results(spark, config)
+    assert after_rows.groupBy(*keys).count().where("count > 1").count() == 0
+    after = sorted((r["column_name"], r["window_start"], r["kl_divergence"], r["status"])
+                   for r in after_rows.collect())
+    assert after == before
+
+
+def test_two_windows_written_concurrently_both_land(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    _, config = lake
+    days = [datetime(2026, 2, 10), datetime(2026, 2, 11)]  # outside the data: no_data rows
+    errors: list[BaseException] = []
+
+    def one(day: datetime) -> None:
+        try:
+            runner.compute_windows(spark, config, "cards", [Window(day, day + timedelta(1))])
+        except BaseException as error:  # surfaced by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(d,)) for d in days]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    landed = _results(spark, config).where(F.col("window_start") >= days[0]).collect()
+    assert sorted({r["window_start"] for r in landed}) == days
+    assert len(landed) == 2 * len(COLUMNS)
+    assert {r["status"] for r in landed} == {"no_data"}
+    assert all(r["current_count"] == 0 for r in landed)
+    assert all(r["kl_divergence"] is None and r["p_value"] is None for r in landed)
+
+
+def test_runs_table_records_every_operation(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    _, config = lake
+    runs = read_table(spark, config.monitoring.path, RUNS).collect()
+    ops = {r["operation"] for r in runs}
+    assert {"baseline", "backfill"} <= ops
+    assert all(r["status"] == "succeeded" and r["finished_at"] >= r["started_at"] for r in runs)
+    backfills = [r for r in runs if r["operation"] == "backfill"
+                 and r["window_start"] == RANGE[0] and r["windows"] == 6]
+    assert backfills and backfills[0]["rows_scanned"] > 6 * 2500
+
+
+def test_reports_render(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    _, config = lake
+    status = status_table(spark, config)
+    assert all(column in status for column in COLUMNS)
+    summary = {line.split()[1]: line.split() for line in drift_summary(spark, config)
+               .splitlines()[2:]}
+    assert summary["channel"][3] == summary["amount"][3] == str(DAYS - DRIFT_DAY)
+    assert summary["country"][3] == "0"
+
+
+def test_rolling_baseline_sums_previous_windows(spark, lake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root, _ = lake
+    shutil.copytree(root / "raw", tmp_path / "raw")
+    config = _config(tmp_path, previous_windows=3, start="2026-01-01", end="2026-01-08")
+    runner.build_baseline(spark, config, "cards")
+    runner.backfill(spark, config, "cards", datetime(2026, 1, 8), datetime(2026, 1, 16),
+                    batch_windows=3)  # windows whose history spans stored and new counts
+    profiles = {(r["column_name"], r["window_start"]): np.array(r["counts"])
+                for r in read_table(spark, config.monitoring.path, PROFILES).collect()}
+    results = _results(spark, config).collect()
+    first = datetime(2026, 1, 8)
+    for r in results:
+        previous = [profiles.get((r["column_name"], r["window_start"] - timedelta(days=k)))
+                    for k in (1, 2, 3)]
+        stored = [p for p in previous if p is not None]
+        if r["window_start"] == first:
+            assert r["status"] == "error" and r["baseline_count"] == 0
+            continue
+        assert r["baseline_count"] == sum(int(p.sum()) for p in stored)
+        expected = compare(np.sum(stored, axis=0), profiles[(r["column_name"], r["window_start"])])
+        assert r["kl_divergence"] == pytest.approx(float(expected.kl_divergence[0]), rel=1e-12)
+
+
+def test_baseline_from_a_delta_version(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    table = data.card_transactions(days=3, rows_per_day=500)
+    write_delta(spark, table, tmp_path / "raw" / "cards")
+    appended = data.card_transactions(days=4, rows_per_day=500).slice(table.num_rows)
+    from kl_udfs.demo.tables import _utc
+
+    spark.createDataFrame(_utc(appended).to_pandas()).write.format("delta").mode("append") \
+        .save(str(tmp_path / "raw" / "cards"))
+    config = _config(tmp_path, version=0)
+    runner.build_baseline(spark, config, "cards")
+    stored = read_table(spark, config.monitoring.path, BASELINES).collect()
+    assert {r["count"] for r in stored} == {table.num_rows}
+    assert {r["table_version"] for r in stored} == {0}
+    assert all(r["source"] == "delta version 0" for r in stored)
