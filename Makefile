@@ -18,7 +18,7 @@ test: setup lint
 	$(VENV)/python -m pytest -q tests
 
 lint: setup
-	$(VENV)/ruff check kl_udfs jobs tests bench
+	$(VENV)/ruff check kl_udfs jobs dags tests bench
 	$(VENV)/mypy
 
 bench: setup

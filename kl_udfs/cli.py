@@ -25,6 +25,16 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date or timestamp") from None
 
 
+GATE_FAILED = 3
+
+
+def _window(args: argparse.Namespace) -> Window:
+    try:
+        return Window(args.start, args.end)
+    except ValueError as error:
+        raise KlDriftError(str(error), monitor=args.monitor) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kldrift", description=__doc__)
     parser.add_argument("--master", help="Spark master (default: $KLDRIFT_SPARK_MASTER, "
@@ -47,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--baseline-id", help="default: the monitor's latest baseline")
         if name == "backfill":
             sub.add_argument("--batch", type=int, default=31, help="windows per Spark pass")
+    quality = with_config("quality", "run the data-quality gate (Great Expectations) of one "
+                                     "window [start, end)")
+    quality.add_argument("--start", required=True, type=_instant)
+    quality.add_argument("--end", required=True, type=_instant)
+    quality.add_argument("--fail-on-gate", action="store_true",
+                         help="exit 3 when the gate fails (a red task in Airflow)")
     status = with_config("status", "latest result per monitored column", monitor=False)
     status.add_argument("--monitor")
     demo = commands.add_parser("demo", help="generate the demo tables and monitor them")
@@ -58,10 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSession:
-    from kl_udfs.spark_session import get_spark
+    from kl_udfs.spark_session import get_spark, under_spark_submit
 
     settings = config.spark if config else None
-    master = args.master or (settings.master if settings else None)
+    # spark-submit's --master (an Airflow connection) wins over the config's default.
+    configured = None if under_spark_submit() or not settings else settings.master
+    master = args.master or configured
     return get_spark(master, settings.conf if settings else None)
 
 
@@ -73,16 +91,26 @@ def run(args: argparse.Namespace) -> int:
         from kl_udfs.demo.run import run_demo
 
         return run_demo(args.dir, args.scale, args.master)
-    config = load_config(args.config)
-    if getattr(args, "monitor", None):
-        config.monitor(args.monitor)  # an unknown monitor fails before Spark starts
+    # Only the named monitor is validated: another monitor's broken entry is not this job's.
+    config = load_config(args.config, getattr(args, "monitor", None))
     spark = _spark(args, config)
     if args.command == "baseline":
         identifier = runner.build_baseline(spark, config, args.monitor)
         print(f"baseline {identifier} stored for monitor '{args.monitor}'")
+    elif args.command == "quality":
+        from kl_udfs.quality import check_window
+
+        window = _window(args)
+        outcome = check_window(spark, config, args.monitor, window)
+        total = len(outcome.results)
+        verdict = (f"passed {total}/{total} expectations" if outcome.success else
+                   f"FAILED {len(outcome.failed)}/{total}: " + "; ".join(outcome.failed))
+        print(f"quality {outcome.monitor} {window}: {verdict}, {outcome.row_count} rows, "
+              f"run {outcome.run_id}")
+        return GATE_FAILED if args.fail_on_gate and not outcome.success else 0
     elif args.command == "run":
-        done = runner.compute_windows(spark, config, args.monitor,
-                                      [Window(args.start, args.end)], args.baseline_id)
+        done = runner.compute_windows(spark, config, args.monitor, [_window(args)],
+                                      args.baseline_id)
         print(f"window {done.windows[0]}: {done.rows_scanned} rows, run {done.run_id}")
         print(report.status_table(spark, config, args.monitor))
     elif args.command == "backfill":

@@ -32,12 +32,8 @@ def kind_of(data_type: T.DataType, force_categorical: bool) -> Kind | None:
     return None
 
 
-def choose_columns(monitor: Monitor, schema: T.StructType) -> list[ColumnChoice]:
-    """The monitored columns in config order (default: every column but the timestamp).
-
-    A column named in the config but absent from the table is an error; an unsupported type
-    (map, array, struct, binary) is skipped with the reason recorded.
-    """
+def check_timestamp(monitor: Monitor, schema: T.StructType) -> None:
+    """Windows are cut on this column, so it must exist and be a date or timestamp."""
     fields = {field.name: field for field in schema.fields}
     if monitor.timestamp_column not in fields:
         raise KlDriftError("timestamp column not found in the table", monitor=monitor.name,
@@ -47,6 +43,16 @@ def choose_columns(monitor: Monitor, schema: T.StructType) -> list[ColumnChoice]
         raise KlDriftError(f"timestamp column has type {ts_type.simpleString()}, expected "
                            "timestamp or date", monitor=monitor.name, table=monitor.table,
                            column=monitor.timestamp_column)
+
+
+def choose_columns(monitor: Monitor, schema: T.StructType) -> list[ColumnChoice]:
+    """The monitored columns in config order (default: every column but the timestamp).
+
+    A column named in the config but absent from the table is an error; an unsupported type
+    (map, array, struct, binary) is skipped with the reason recorded.
+    """
+    check_timestamp(monitor, schema)
+    fields = {field.name: field for field in schema.fields}
     excluded = {monitor.timestamp_column, *monitor.exclude_columns}
     names = monitor.columns if monitor.columns is not None else [
         f.name for f in schema.fields if f.name not in excluded]

@@ -9,8 +9,8 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.errors import KlDriftError
-from kl_udfs.stats import DEFAULT_PSEUDO_COUNT
 from kl_udfs.windows import parse_duration, parse_instant
 
 DEFAULT_KL_THRESHOLD = 0.1
@@ -69,6 +69,55 @@ class Baseline(_Model):
         return "version" if self.version is not None else "range"
 
 
+class RowCount(_Model):
+    min: int = Field(1, ge=0)
+    max: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.max is not None and self.max < self.min:
+            raise ValueError("row_count max must be at least its min")
+        return self
+
+
+class ValueRange(_Model):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs min and/or max")
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError("range max must be at least its min")
+        return self
+
+
+class Quality(_Model):
+    """The data-quality gate of each window (Great Expectations), see kl_udfs/quality.py.
+
+    `not_null` None means [timestamp_column]; `mostly` is the fraction of (non-null) values
+    that must pass for not_null, value_sets and ranges.
+    """
+
+    row_count: RowCount = Field(default_factory=RowCount)
+    not_null: list[str] | None = None
+    value_sets: dict[str, list[str | int | float | bool]] = {}
+    ranges: dict[str, ValueRange] = {}
+    types: dict[str, str] = {}
+    mostly: float = Field(1.0, gt=0, le=1)
+
+    @field_validator("value_sets")
+    @classmethod
+    def _non_empty_sets(
+        cls, value: dict[str, list[str | int | float | bool]]
+    ) -> dict[str, list[str | int | float | bool]]:
+        empty = [column for column, allowed in value.items() if not allowed]
+        if empty:
+            raise ValueError(f"value set of '{empty[0]}' is empty")
+        return value
+
+
 class Monitor(_Model):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
     table: str = Field(min_length=1)
@@ -83,6 +132,7 @@ class Monitor(_Model):
     smoothing: float = Field(DEFAULT_PSEUDO_COUNT, gt=0)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     column_thresholds: dict[str, ColumnThresholds] = {}
+    quality: Quality = Field(default_factory=Quality)
 
     @field_validator("window")
     @classmethod
@@ -185,14 +235,25 @@ def _monitor_named_in(error: ValidationError, data: dict[str, Any]) -> str | Non
     return None
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, only: str | None = None) -> Config:
+    """The validated config; with `only`, just that monitor is validated (and kept), so one
+    broken monitor entry does not stop the jobs of the others."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as error:
         raise KlDriftError(f"cannot read config {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise KlDriftError(f"cannot read config {path}: not UTF-8 text ({error.reason} at "
+                           f"byte {error.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise KlDriftError(f"{path}: not valid YAML: {error}") from None
+    if only is not None and isinstance(data, dict) and isinstance(data.get("monitors"), list):
+        named = [m for m in data["monitors"] if isinstance(m, dict) and m.get("name") == only]
+        if not named:
+            known = ", ".join(str(m.get("name")) for m in data["monitors"] if isinstance(m, dict))
+            raise KlDriftError(f"no such monitor in {path} (known: {known})", monitor=only)
+        data = {**data, "monitors": named}
     return parse_config(data, path.parent.resolve(), source=str(path))

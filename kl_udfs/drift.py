@@ -8,7 +8,7 @@ baseline counts ───────────┘        (fixed, or summed fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -21,7 +21,7 @@ from kl_udfs.config import Monitor
 from kl_udfs.histogram import window_histograms
 from kl_udfs.store import StoredBaseline
 from kl_udfs.tables import DRIFT_RESULTS, PROFILES
-from kl_udfs.udfs import ERROR, METRICS_SCHEMA, drift_metrics
+from kl_udfs.udfs import DRIFT, ERROR, METRICS_SCHEMA, OK, QUALITY_FAILED, drift_metrics
 from kl_udfs.windows import Window
 
 TOP_CONTRIBUTORS = 5
@@ -41,6 +41,7 @@ class RunContext:
     windows: Sequence[Window]
     run_id: str
     computed_at: datetime
+    quality_failures: dict[datetime, list[str]] = field(default_factory=dict)
 
 
 def column_problems(baseline: StoredBaseline, schema: T.StructType) -> dict[str, str]:
@@ -183,11 +184,28 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         .withColumn("threshold", F.col("kl_threshold"))
         .withColumn("p_value_threshold", F.col("p_threshold"))
         .withColumn("top_contributors", contributors)
+        .transform(lambda frame: _mark_quality_failures(frame, ctx))
         .select(*DRIFT_RESULTS.schema.fieldNames())
     )
     if problems:
         drift = drift.unionByName(_problem_rows(spark, ctx, problems, windows_df, table_name))
     return DriftFrames(profiles=profiles, drift=drift, counts=counts)
+
+
+def _mark_quality_failures(frame: DataFrame, ctx: RunContext) -> DataFrame:
+    """Windows whose quality gate failed keep their numbers but cannot be trusted as ok/drift."""
+    failed = {i: "; ".join(ctx.quality_failures[w.start]) for i, w in enumerate(ctx.windows)
+              if w.start in ctx.quality_failures}
+    if not failed:
+        return frame
+    reasons = F.create_map(*[F.lit(x) for i, text in failed.items() for x in (i, text)])
+    reason = F.element_at(reasons, F.col("window_idx"))
+    judged = F.col("status").isin(OK, DRIFT) & reason.isNotNull()
+    return frame.withColumns({
+        "status": F.when(judged, F.lit(QUALITY_FAILED)).otherwise(F.col("status")),
+        "message": F.when(judged, F.concat(F.lit("quality gate failed: "), reason))
+        .otherwise(F.col("message")),
+    })
 
 
 def _problem_rows(spark: SparkSession, ctx: RunContext, problems: dict[str, str],

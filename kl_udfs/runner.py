@@ -12,16 +12,18 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from kl_udfs.baseline import baseline_id as make_baseline_id
 from kl_udfs.baseline import learn_and_count
+from kl_udfs.columns import check_timestamp
 from kl_udfs.config import Config
 from kl_udfs.drift import RunContext, compute_drift
 from kl_udfs.errors import KlDriftError
+from kl_udfs.quality import failed_windows
 from kl_udfs.source import open_table
 from kl_udfs.store import load_baseline, save_baseline
 from kl_udfs.tables import DRIFT_RESULTS, PROFILES, RUNS, ensure_tables, merge
@@ -30,13 +32,18 @@ from kl_udfs.windows import Window, split
 DEFAULT_BATCH_WINDOWS = 31
 
 
+def _now() -> datetime:
+    """Wall-clock UTC, naive like every timestamp in the tables; only for run records."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
 @dataclass
 class RunRecord:
     monitor: str
     table_name: str
     operation: str
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    started_at: datetime = field(default_factory=lambda: datetime.utcnow().replace(microsecond=0))
+    started_at: datetime = field(default_factory=_now)
     window_start: datetime | None = None
     window_end: datetime | None = None
     baseline_id: str | None = None
@@ -55,10 +62,11 @@ def recorded(spark: SparkSession, config: Config, record: RunRecord) -> Iterator
         yield record
         record.status = "succeeded"
     except Exception as error:
-        record.status, record.error = "failed", str(error).splitlines()[0][:2000]
+        record.status = "failed"
+        record.error = (str(error).splitlines() or [repr(error)])[0][:2000]
         raise
     finally:
-        finished = datetime.utcnow().replace(microsecond=0)
+        finished = _now()
         row = {**record.__dict__, "duration_s": round(time.monotonic() - began, 3),
                "finished_at": finished}
         frame = spark.createDataFrame([tuple(row.get(f) for f in RUNS.schema.fieldNames())],
@@ -105,7 +113,9 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
         baseline = load_baseline(spark, config, monitor, baseline_id)
         record.baseline_id, record.columns = baseline.baseline_id, len(baseline.bins)
         opened = open_table(spark, monitor)
-        ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at)
+        check_timestamp(monitor, opened.df.schema)
+        failures = failed_windows(spark, config, monitor.name, windows)
+        ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
         frames = compute_drift(spark, ctx, opened.df, config.monitoring.path, monitor.table,
                                monitor.smoothing)
         try:

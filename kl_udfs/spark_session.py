@@ -43,6 +43,10 @@ _DUPLICATES_OF_SPARK_JARS = [
 ]
 
 
+def excluded_packages() -> str:
+    return ",".join(_DUPLICATES_OF_SPARK_JARS)
+
+
 def cache_dir() -> Path:
     """Project cache (jars, Spark scratch): $KLDRIFT_CACHE_DIR, else ./.cache of a checkout."""
     configured = os.environ.get(CACHE_ENV)
@@ -58,23 +62,19 @@ def delta_package() -> str:
     """The Maven coordinate of the Delta jar matching the installed pyspark and delta-spark."""
     from importlib.metadata import version
 
-    import pyspark
-
-    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    # Package metadata, not `import pyspark`: DAG files call this at parse time.
+    spark_minor = ".".join(version("pyspark").split(".")[:2])
     return f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"
 
 
 def spark_conf(master: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The settings every kl-drift session gets; `extra` (from config) wins over them."""
     cache = cache_dir()
-    # HotSpot refuses to JIT methods over 8 KB of bytecode; a wide one-pass histogram makes such
-    # methods, which would then run interpreted.
     jvm_flags = "-Dderby.system.home=" + str(cache / "derby")
     conf = {
-        "spark.master": master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER,
         "spark.app.name": "kl-drift",
         "spark.jars.packages": delta_package(),
-        "spark.jars.excludes": ",".join(_DUPLICATES_OF_SPARK_JARS),
+        "spark.jars.excludes": excluded_packages(),
         "spark.jars.ivy": str(cache / "ivy"),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -90,8 +90,17 @@ def spark_conf(master: str | None = None, extra: dict[str, str] | None = None) -
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.databricks.delta.snapshotPartitions": "2",
     }
+    # Under spark-submit the JVM already runs with --master: keep it unless told otherwise.
+    chosen = master or os.environ.get(MASTER_ENV)
+    if chosen or not under_spark_submit():
+        conf["spark.master"] = chosen or DEFAULT_MASTER
     conf.update(extra or {})
     return conf
+
+
+def under_spark_submit() -> bool:
+    """True in a driver launched by spark-submit (the JVM gateway was started for us)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def get_spark(master: str | None = None, extra: dict[str, str] | None = None) -> SparkSession:

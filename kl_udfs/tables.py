@@ -95,7 +95,18 @@ RUNS = TableSpec(
     ("monitor",),
 )
 
-ALL_TABLES = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS)
+QUALITY_RESULTS = TableSpec(
+    "quality_results",
+    _schema(
+        "monitor string, table_name string, window_start timestamp, window_end timestamp, "
+        "expectation string, column_name string, success boolean, observed_value string, "
+        "details string, run_id string, computed_at timestamp"
+    ),
+    ("monitor", "window_start", "window_end", "expectation", "column_name"),
+    ("monitor",),
+)
+
+ALL_TABLES = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS)
 
 
 def table_path(root: str, spec: TableSpec) -> str:

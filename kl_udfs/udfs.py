@@ -12,6 +12,7 @@ import pandas as pd
 from kl_udfs.stats import Segments, compare, top_contributors
 
 NO_DATA, OK, DRIFT, ERROR = "no_data", "ok", "drift", "error"
+QUALITY_FAILED = "quality_failed"
 
 METRICS_SCHEMA = (
     "window_idx int, column_idx int, kl_divergence double, kl_reverse double, "
@@ -53,7 +54,9 @@ def drift_metrics(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
     message[message == ""] = None
 
     # Bins empty in both histograms differ only by smoothing: never worth showing.
-    observed = (baseline + current) > 0
+    # Nor is anything when one side is empty: there is no divergence to explain.
+    comparable = segments.broadcast((result.current_total > 0) & (result.baseline_total > 0))
+    observed = ((baseline + current) > 0) & comparable
     top = top_contributors(np.where(observed, result.contribution, 0.0), segments, top_n)
     labels = pdf["bin_label"].to_numpy(dtype=object)
     picked = [idx[observed[idx]] for idx in top.by_segment()]

@@ -24,7 +24,10 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"window '{text}' is not '<n> <unit>' with unit in {', '.join(_UNITS)}"
         )
-    length = int(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        length = int(match.group(1)) * _UNITS[match.group(2)]
+    except OverflowError:
+        raise ValueError(f"window '{text}' is too long") from None
     if length <= timedelta(0):
         raise ValueError(f"window '{text}' must be longer than zero")
     return length
@@ -34,6 +37,8 @@ def parse_instant(value: str | date | datetime) -> datetime:
     """A naive UTC datetime from an ISO string, a date or a (possibly aware) datetime."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    elif not isinstance(value, date):
+        raise ValueError(f"{value!r} is not an ISO date or timestamp")
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if value.tzinfo is not None:

@@ -20,9 +20,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.stats.segments import FloatArray, Segments, as_count_pair, as_counts
-
-DEFAULT_PSEUDO_COUNT = 0.5
 
 
 def check_pseudo_count(pseudo_count: float) -> float:

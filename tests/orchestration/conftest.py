@@ -1,0 +1,35 @@
+"""Airflow on SQLite in a temp home, set up before anything imports airflow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME = Path(tempfile.mkdtemp(prefix="kldrift-airflow-"))
+LAKE = HOME / "lake"
+CONFIG = LAKE / "monitors.yaml"
+VENV_BIN = str(Path(sys.executable).parent)
+
+os.environ.update({
+    "AIRFLOW_HOME": str(HOME),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
+    "KLDRIFT_CONFIG": str(CONFIG),
+    "KLDRIFT_RETRY_DELAY_S": "1",
+    "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # spark-submit from the venv
+})
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    subprocess.run([str(Path(VENV_BIN) / "airflow"), "db", "migrate"], check=True,
+                   capture_output=True, env=os.environ.copy())
+    return HOME

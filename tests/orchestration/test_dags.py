@@ -1,0 +1,225 @@
+"""The generated DAGs, parsed by a real DagBag and run by Airflow itself (dag.test)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from pyspark.sql import functions as F
+
+from tests.orchestration.conftest import CONFIG, LAKE, ROOT
+
+pytestmark = pytest.mark.spark
+
+DAYS, DRIFT_DAY = 40, 36
+START = datetime(2026, 1, 1)
+DATES = [START + timedelta(days=d) for d in (34, 35, 36)]  # clean, clean, drifting
+DIRTY_DATE = START + timedelta(days=33)  # nulls injected into `amount`
+COLUMNS = ["amount", "channel", "merchant_category", "country", "hour", "is_fraud"]
+
+CONFIG_TEXT = f"""
+monitoring:
+  path: ./monitoring
+monitors:
+  - name: cards
+    table: ./raw/cards
+    timestamp_column: event_time
+    window: 1 day
+    baseline: {{start: 2026-01-01, end: 2026-01-31}}
+    columns: {COLUMNS}
+    column_thresholds: {{amount: {{kl: 0.05}}}}
+    quality:
+      not_null: [amount, channel]
+  - name: ghost
+    table: ./raw/does_not_exist
+    timestamp_column: ts
+    baseline: {{start: 2026-01-01, end: 2026-01-31}}
+  - name: broken
+    table: ./raw/cards
+    timestamp_column: event_time
+    window: 1 month
+    baseline: {{start: 2026-01-01, end: 2026-01-31}}
+"""
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Webhook.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    server = HTTPServer(("127.0.0.1", 0), _Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch_module.setenv("KLDRIFT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/")
+    yield _Webhook.received
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def lake(spark, airflow_db):  # type: ignore[no-untyped-def]
+    from kl_udfs import runner
+    from kl_udfs.airflow_dags import load_monitors
+    from kl_udfs.demo import data
+    from kl_udfs.demo.tables import _utc, write_delta
+
+    LAKE.mkdir(parents=True, exist_ok=True)
+    CONFIG.write_text(CONFIG_TEXT)
+    table = data.card_transactions(days=DAYS, rows_per_day=2000, drift_day=DRIFT_DAY)
+    write_delta(spark, table, LAKE / "raw" / "cards")
+    dirty = spark.createDataFrame(_utc(table).to_pandas()).where(
+        (F.col("event_time") >= DIRTY_DATE) & (F.col("event_time") < DIRTY_DATE + timedelta(1))
+    ).limit(300).withColumn("amount", F.lit(None).cast("double"))
+    dirty.write.format("delta").mode("append").save(str(LAKE / "raw" / "cards"))
+    _, config = load_monitors(CONFIG)  # the whole file has a broken monitor on purpose
+    assert config is not None
+    runner.build_baseline(spark, config, "cards")
+    return config
+
+
+def _dagbag():  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def _results(spark, config):  # type: ignore[no-untyped-def]
+    from kl_udfs.tables import DRIFT_RESULTS, read_table
+
+    return read_table(spark, config.monitoring.path, DRIFT_RESULTS)
+
+
+def _run(dag, window_start: datetime):  # type: ignore[no-untyped-def]
+    """One DAG run whose data interval is the day starting at `window_start`."""
+    run = dag.test(logical_date=(window_start + timedelta(days=1)).replace(tzinfo=UTC))
+    assert run.data_interval_start == window_start.replace(tzinfo=UTC)
+    return run
+
+
+def test_dagbag_imports_every_dag_even_with_broken_monitors(lake) -> None:  # type: ignore[no-untyped-def]
+    bag = _dagbag()
+    assert bag.import_errors == {}
+    assert {"kldrift_drift__cards", "kldrift_baseline__cards", "kldrift_drift__ghost",
+            "kldrift_drift__broken", "kldrift_baseline__broken",
+            "retrain_card_transactions"} <= set(bag.dag_ids)
+    broken = bag.get_dag("kldrift_drift__broken")
+    assert [t.task_id for t in broken.tasks] == ["config_error"]
+    assert "1 month" in broken.doc_md
+
+
+def test_drift_dag_structure(lake) -> None:  # type: ignore[no-untyped-def]
+    from airflow.sdk import CronDataIntervalTimetable
+
+    dag = _dagbag().get_dag("kldrift_drift__cards")
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable.expression == "0 0 * * *"
+    assert dag.get_task("quality_gate").downstream_task_ids == {"compute_drift"}
+    assert dag.get_task("compute_drift").downstream_task_ids == {"alert"}
+    assert dag.get_task("compute_drift").retries >= 2
+    assert dag.get_task("compute_drift").trigger_rule == "all_done"
+    assert "kl-drift" in dag.tags and "cards" in (dag.doc_md or "")
+    outlets = dag.get_task("alert").outlets
+    assert [o.uri for o in outlets] == ["kldrift://cards/drift"]
+
+
+def test_three_windows_through_airflow_then_again(spark, lake, webhook) -> None:  # type: ignore[no-untyped-def]
+    dag = _dagbag().get_dag("kldrift_drift__cards")
+    for day in DATES:
+        run = _run(dag, day)
+        assert run.state == "success", day
+    rows = _results(spark, lake).collect()
+    assert len(rows) == len(COLUMNS) * len(DATES)
+    assert {(r["column_name"], r["window_start"]) for r in rows} == {
+        (c, d) for c in COLUMNS for d in DATES}
+    flagged = {(r["column_name"], r["window_start"]) for r in rows if r["status"] == "drift"}
+    assert flagged == {("amount", DATES[2]), ("channel", DATES[2])}
+    assert len(webhook) == 1  # one message for the drifting window, none for the clean ones
+    message = webhook[0]
+    assert message["monitor"] == "cards" and message["window_start"] == DATES[2].isoformat()
+    assert {c["column"] for c in message["columns"]} == {"amount", "channel"}
+    assert "channel" in message["text"]
+
+    def snapshot() -> list[tuple[Any, ...]]:
+        return sorted((r["column_name"], r["window_start"], r["kl_divergence"], r["status"])
+                      for r in _results(spark, lake).collect())
+
+    before = snapshot()
+    for day in DATES:
+        assert _run(dag, day).state == "success"
+    assert snapshot() == before
+
+
+def test_failed_quality_gate_marks_rows_and_fails_the_run(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    from kl_udfs.tables import read_table
+
+    dag = _dagbag().get_dag("kldrift_drift__cards")
+    run = _run(dag, DIRTY_DATE)
+    assert run.state == "failed"  # the gate task is red, so the run shows it
+    rows = _results(spark, lake).where(F.col("window_start") == DIRTY_DATE).collect()
+    assert len(rows) == len(COLUMNS)
+    assert {r["status"] for r in rows} == {"quality_failed"}
+    assert all(r["kl_divergence"] is not None for r in rows)  # drift is still computed
+    quality = read_table(spark, lake.monitoring.path, _quality_spec()).where(
+        F.col("window_start") == DIRTY_DATE).collect()
+    failed = [q for q in quality if not q["success"]]
+    assert [q["column_name"] for q in failed] == ["amount"]
+
+
+def _quality_spec():  # type: ignore[no-untyped-def]
+    from kl_udfs.tables import QUALITY_RESULTS
+
+    return QUALITY_RESULTS
+
+
+def test_missing_table_is_reported_by_the_task(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    from kl_udfs.tables import RUNS, read_table
+
+    dag = _dagbag().get_dag("kldrift_drift__ghost")
+    run = _run(dag, DATES[0])
+    assert run.state == "failed"
+    runs = read_table(spark, lake.monitoring.path, RUNS).where(
+        F.col("monitor") == "ghost").collect()
+    assert runs and all(r["status"] == "failed" for r in runs)
+    assert any("does_not_exist" in (r["error"] or "") and "ghost" in (r["error"] or "")
+               for r in runs)
+
+
+def test_asset_event_recorded_for_drift(lake) -> None:  # type: ignore[no-untyped-def]
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == "kldrift://cards/drift")).all()
+    assert len(events) >= 1  # emitted by the drifting window's alert task only
+
+
+def test_retraining_dag_records_the_request(lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kl_udfs.retraining import REQUESTS_FILE, record_request
+
+    path = record_request(str(tmp_path), "cards", [{"asset": "kldrift://cards/drift"}])
+    assert path.name == REQUESTS_FILE
+    assert json.loads(path.read_text().splitlines()[0])["monitor"] == "cards"

@@ -1,0 +1,458 @@
+"""Config validation (parse_config / load_config) and window arithmetic; no Spark needed."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kl_udfs.config import DEFAULT_KL_THRESHOLD, DEFAULT_P_VALUE, load_config, parse_config
+from kl_udfs.errors import KlDriftError
+from kl_udfs.stats import DEFAULT_PSEUDO_COUNT
+from kl_udfs.windows import Window, align_down, parse_duration, parse_instant, split
+
+
+def _monitor(**overrides: Any) -> dict[str, Any]:
+    monitor: dict[str, Any] = {
+        "name": "cards",
+        "table": "./raw/cards",
+        "timestamp_column": "ts",
+        "baseline": {"start": "2026-01-01", "end": "2026-01-31"},
+    }
+    monitor.update(overrides)
+    return monitor
+
+
+def _config(*monitors: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"monitors": list(monitors) or [_monitor()], **top}
+
+
+def _error(data: Any, base: Path = Path("/cfg")) -> KlDriftError:
+    with pytest.raises(KlDriftError) as caught:
+        parse_config(data, base)
+    return caught.value
+
+
+def _assert_one_line(error: KlDriftError) -> str:
+    text = str(error)
+    assert text
+    assert "\n" not in text and "\r" not in text, text
+    return text
+
+
+# --- valid configs ----------------------------------------------------------------------
+
+
+def test_valid_config_fills_defaults(tmp_path: Path) -> None:
+    config = parse_config(_config(), tmp_path)
+    monitor = config.monitor("cards")
+    assert monitor.window == "1 day"
+    assert monitor.window_length == timedelta(days=1)
+    assert monitor.bins == 20
+    assert monitor.top_k == 50
+    assert monitor.smoothing == DEFAULT_PSEUDO_COUNT
+    assert monitor.columns is None
+    assert monitor.categorical_columns == []
+    assert monitor.exclude_columns == []
+    assert monitor.thresholds.kl == DEFAULT_KL_THRESHOLD
+    assert monitor.thresholds.p_value == DEFAULT_P_VALUE
+    assert monitor.baseline.kind == "range"
+    assert monitor.baseline.start == datetime(2026, 1, 1)
+    assert monitor.baseline.end == datetime(2026, 1, 31)
+    assert config.monitoring.database == "monitoring"
+    assert config.spark.master is None
+    assert config.spark.conf == {}
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    data = _config(_monitor(), monitoring={"path": "./mon"})
+    config = parse_config(data, tmp_path)
+    assert config.monitoring.path == str((tmp_path / "mon").resolve())
+    assert config.monitor("cards").table == str((tmp_path / "raw" / "cards").resolve())
+
+
+def test_default_monitoring_path_resolves_against_the_config_folder(tmp_path: Path) -> None:
+    config = parse_config(_config(), tmp_path)
+    assert config.monitoring.path == str((tmp_path / "lakehouse" / "monitoring").resolve())
+
+
+def test_absolute_paths_uris_and_catalog_names_are_left_alone(tmp_path: Path) -> None:
+    data = _config(
+        _monitor(name="catalog", table="sales.transactions"),
+        _monitor(name="absolute", table="/data/lake/cards"),
+        _monitor(name="uri", table="s3a://bucket/lake/cards"),
+        monitoring={"path": "s3a://bucket/monitoring"},
+    )
+    config = parse_config(data, tmp_path)
+    assert config.monitor("catalog").table == "sales.transactions"
+    assert not config.monitor("catalog").is_path
+    assert config.monitor("absolute").table == "/data/lake/cards"
+    assert config.monitor("uri").table == "s3a://bucket/lake/cards"
+    assert config.monitoring.path == "s3a://bucket/monitoring"
+
+
+def test_column_threshold_overrides(tmp_path: Path) -> None:
+    monitor = _monitor(
+        thresholds={"kl": 0.2, "p_value": 0.05},
+        column_thresholds={"amount": {"kl": 0.05}, "channel": {"p_value": 0.001},
+                           "amount usd": {"kl": 0.3, "p_value": 0.2}},
+    )
+    m = parse_config(_config(monitor), tmp_path).monitor("cards")
+    assert m.kl_threshold("amount") == 0.05
+    assert m.p_value_threshold("amount") == 0.05  # falls back to the monitor's
+    assert m.kl_threshold("channel") == 0.2
+    assert m.p_value_threshold("channel") == 0.001
+    assert m.kl_threshold("amount usd") == 0.3
+    assert m.p_value_threshold("amount usd") == 0.2
+    assert m.kl_threshold("unlisted") == 0.2
+    assert m.p_value_threshold("unlisted") == 0.05
+
+
+def test_baseline_kinds(tmp_path: Path) -> None:
+    data = _config(
+        _monitor(name="by_version", baseline={"version": 3}),
+        _monitor(name="rolling", baseline={"previous_windows": 7}),
+        _monitor(name="rolling_with_bins",
+                 baseline={"previous_windows": 7, "start": "2026-01-01", "end": "2026-01-08"}),
+    )
+    config = parse_config(data, tmp_path)
+    assert config.monitor("by_version").baseline.kind == "version"
+    assert config.monitor("by_version").baseline.version == 3
+    assert config.monitor("rolling").baseline.kind == "rolling"
+    assert config.monitor("rolling_with_bins").baseline.start == datetime(2026, 1, 1)
+
+
+def test_unknown_monitor_lookup_names_it_and_lists_known(tmp_path: Path) -> None:
+    config = parse_config(_config(), tmp_path)
+    with pytest.raises(KlDriftError) as caught:
+        config.monitor("nope")
+    text = _assert_one_line(caught.value)
+    assert "'nope'" in text and "cards" in text
+
+
+def test_load_config_reads_yaml_and_resolves_against_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    path = folder / "monitors.yaml"
+    path.write_text(
+        "monitoring:\n"
+        "  path: ./monitoring\n"
+        "monitors:\n"
+        "  - name: cards\n"
+        "    table: ../raw/cards\n"
+        "    timestamp_column: event_time\n"
+        "    window: 6 hours\n"
+        "    baseline:\n"
+        "      start: 2026-01-01T02:00:00+02:00\n"
+        "      end: 2026-01-31\n"
+        "    column_thresholds:\n"
+        "      amount: {kl: 0.05}\n"
+    )
+    config = load_config(path)
+    monitor = config.monitor("cards")
+    assert config.monitoring.path == str((folder / "monitoring").resolve())
+    assert monitor.table == str((tmp_path / "raw" / "cards").resolve())
+    assert monitor.window_length == timedelta(hours=6)
+    assert monitor.baseline.start == datetime(2026, 1, 1)  # aware YAML timestamp -> naive UTC
+    assert monitor.baseline.end == datetime(2026, 1, 31)  # YAML date -> midnight
+    assert monitor.kl_threshold("amount") == 0.05
+
+
+# --- malformed configs ------------------------------------------------------------------
+
+
+def test_missing_monitors() -> None:
+    text = _assert_one_line(_error({"monitoring": {"path": "./m"}}))
+    assert "monitors" in text
+
+
+def test_empty_monitor_list() -> None:
+    text = _assert_one_line(_error({"monitors": []}))
+    assert "monitors" in text
+
+
+def test_duplicate_monitor_names() -> None:
+    text = _assert_one_line(_error(_config(_monitor(), _monitor(), _monitor(name="other"))))
+    assert "unique" in text
+    assert "cards" in text
+    assert "other" not in text
+
+
+MALFORMED_MONITORS = {
+    "baseline version and range": (
+        {"baseline": {"version": 2, "start": "2026-01-01", "end": "2026-01-02"}},
+        ["baseline", "version"]),
+    "baseline version and windows": (
+        {"baseline": {"version": 2, "previous_windows": 3}}, ["baseline", "version"]),
+    "baseline only start": (
+        {"baseline": {"start": "2026-01-01"}}, ["baseline", "start and end"]),
+    "baseline only end": ({"baseline": {"end": "2026-01-01"}}, ["baseline", "start and end"]),
+    "baseline end before start": (
+        {"baseline": {"start": "2026-01-02", "end": "2026-01-01"}}, ["baseline", "after"]),
+    "baseline end equals start": (
+        {"baseline": {"start": "2026-01-02", "end": "2026-01-02"}}, ["baseline", "after"]),
+    "baseline without source": ({"baseline": {}}, ["baseline"]),
+    "baseline bad date": (
+        {"baseline": {"start": "yesterday", "end": "2026-01-02"}}, ["baseline.start"]),
+    "baseline negative version": ({"baseline": {"version": -1}}, ["baseline.version"]),
+    "window 1 month": ({"window": "1 month"}, ["window", "1 month"]),
+    "window abc": ({"window": "abc"}, ["window", "abc"]),
+    "window 0 days": ({"window": "0 days"}, ["window", "0 days"]),
+    "window negative": ({"window": "-1 day"}, ["window"]),
+    "bins 1": ({"bins": 1}, ["bins"]),
+    "top_k 0": ({"top_k": 0}, ["top_k"]),
+    "smoothing 0": ({"smoothing": 0}, ["smoothing"]),
+    "smoothing negative": ({"smoothing": -0.5}, ["smoothing"]),
+    "unknown key (typo)": ({"colums": ["a"]}, ["colums"]),
+    "threshold typo": ({"thresholds": {"kll": 0.1}}, ["kll"]),
+    "p_value 2": ({"thresholds": {"p_value": 2}}, ["thresholds.p_value"]),
+    "p_value 0": ({"thresholds": {"p_value": 0}}, ["thresholds.p_value"]),
+    "kl threshold 0": ({"thresholds": {"kl": 0}}, ["thresholds.kl"]),
+    "column p_value 2": (
+        {"column_thresholds": {"amount": {"p_value": 2}}}, ["column_thresholds", "amount"]),
+    "bad name": ({"name": "has space"}, ["name"]),
+    "empty table": ({"table": ""}, ["table"]),
+    "columns not a list": ({"columns": "amount"}, ["columns"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_MONITORS))
+def test_malformed_monitor_names_monitor(case: str) -> None:
+    overrides, fragments = MALFORMED_MONITORS[case]
+    monitor = _monitor(**overrides)
+    name = monitor["name"]
+    error = _error(_config(_monitor(name="first_ok"), monitor))
+    text = _assert_one_line(error)
+    if name == "cards":  # a valid name: the error must say which monitor is broken
+        assert error.monitor == "cards"
+        assert text.startswith("monitor 'cards': ")
+        assert "first_ok" not in text
+    for fragment in fragments:
+        assert fragment in text, (fragment, text)
+
+
+def test_missing_required_monitor_field() -> None:
+    monitor = _monitor()
+    del monitor["timestamp_column"]
+    error = _error(_config(monitor))
+    text = _assert_one_line(error)
+    assert error.monitor == "cards"
+    assert "timestamp_column" in text
+
+
+def test_unknown_top_level_key() -> None:
+    text = _assert_one_line(_error(_config(monitorng={"path": "x"})))
+    assert "monitorng" in text
+
+
+def test_bad_monitoring_database_name() -> None:
+    text = _assert_one_line(_error(_config(monitoring={"database": "drop table; --"})))
+    assert "monitoring.database" in text
+
+
+def test_several_problems_report_the_first_and_count_the_rest() -> None:
+    error = _error(_config(_monitor(bins=1, smoothing=0, window="abc")))
+    text = _assert_one_line(error)
+    assert "more" in text
+
+
+@pytest.mark.parametrize("data", [None, [], ["monitors"], "monitors: []", 3])
+def test_non_mapping_top_level(data: Any) -> None:
+    text = _assert_one_line(_error(data))
+    assert "mapping" in text
+
+
+def test_parse_config_does_not_mutate_input(tmp_path: Path) -> None:
+    data = _config(monitoring={"path": "./m"})
+    before = copy.deepcopy(data)
+    parse_config(data, tmp_path)
+    assert data == before
+
+
+def test_yaml_syntax_error_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("monitors:\n  - name: cards\n    table: [unclosed\n    baseline: {start: x\n")
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path)
+    text = _assert_one_line(caught.value)
+    assert str(path) in text
+    assert "YAML" in text
+
+
+def test_yaml_bad_indentation_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "tabs.yaml"
+    path.write_text("monitors:\n\t- name: cards\n")
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path)
+    assert "YAML" in _assert_one_line(caught.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "monitors.yaml"
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path)
+    text = _assert_one_line(caught.value)
+    assert str(path) in text
+    assert "No such file" in text
+
+
+def test_config_path_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(KlDriftError) as caught:
+        load_config(tmp_path)
+    assert str(tmp_path) in _assert_one_line(caught.value)
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just a string\n", "42\n"])
+def test_yaml_non_mapping_top_level(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_text(text)
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path)
+    message = _assert_one_line(caught.value)
+    assert str(path) in message
+    assert "mapping" in message
+
+
+def test_yaml_invalid_monitor_names_file_and_monitor(tmp_path: Path) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_text(
+        "monitors:\n"
+        "  - name: cards\n"
+        "    table: ./t\n"
+        "    timestamp_column: ts\n"
+        "    window: 1 month\n"
+        "    baseline: {version: 1}\n"
+    )
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path)
+    text = _assert_one_line(caught.value)
+    assert caught.value.monitor == "cards"
+    assert str(path) in text and "1 month" in text
+
+
+# --- windows ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1 day", timedelta(days=1)),
+    ("1 days", timedelta(days=1)),
+    ("2 days", timedelta(days=2)),
+    ("6 hours", timedelta(hours=6)),
+    ("1 hour", timedelta(hours=1)),
+    ("15 minutes", timedelta(minutes=15)),
+    ("30 seconds", timedelta(seconds=30)),
+    ("1 week", timedelta(weeks=1)),
+    ("  3   Hours ", timedelta(hours=3)),
+    ("1day", timedelta(days=1)),
+])
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1 month", "1 year", "abc", "0 days", "0 hours", "day",
+                                  "1.5 days", "-1 day", "", "1 d", "1 dayz"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_split_covers_the_range_and_last_window_is_shorter() -> None:
+    start, end = datetime(2026, 1, 1), datetime(2026, 1, 3, 12)
+    windows = split(start, end, timedelta(days=1))
+    assert windows == [
+        Window(datetime(2026, 1, 1), datetime(2026, 1, 2)),
+        Window(datetime(2026, 1, 2), datetime(2026, 1, 3)),
+        Window(datetime(2026, 1, 3), datetime(2026, 1, 3, 12)),
+    ]
+    assert windows[-1].end - windows[-1].start == timedelta(hours=12)
+
+
+def test_split_exact_multiple_and_single_window() -> None:
+    hours = split(datetime(2026, 1, 1), datetime(2026, 1, 1, 6), timedelta(hours=1))
+    assert len(hours) == 6
+    assert all(w.end - w.start == timedelta(hours=1) for w in hours)
+    assert all(a.end == b.start for a, b in itertools.pairwise(hours))
+    one = split(datetime(2026, 1, 1), datetime(2026, 1, 1, 1), timedelta(days=1))
+    assert one == [Window(datetime(2026, 1, 1), datetime(2026, 1, 1, 1))]
+
+
+@pytest.mark.parametrize("end", [datetime(2026, 1, 1), datetime(2025, 12, 31)])
+def test_split_rejects_empty_or_reversed_range(end: datetime) -> None:
+    with pytest.raises(ValueError):
+        split(datetime(2026, 1, 1), end, timedelta(days=1))
+
+
+def test_window_rejects_end_not_after_start() -> None:
+    with pytest.raises(ValueError):
+        Window(datetime(2026, 1, 2), datetime(2026, 1, 1))
+    with pytest.raises(ValueError):
+        Window(datetime(2026, 1, 1), datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(("instant", "length", "expected"), [
+    (datetime(2026, 1, 1, 13, 45), timedelta(days=1), datetime(2026, 1, 1)),
+    (datetime(2026, 1, 1), timedelta(days=1), datetime(2026, 1, 1)),
+    (datetime(2026, 1, 1, 13, 45, 12), timedelta(hours=1), datetime(2026, 1, 1, 13)),
+    (datetime(2026, 1, 1, 13, 45), timedelta(hours=6), datetime(2026, 1, 1, 12)),
+    (datetime(2026, 1, 1, 13, 45), timedelta(minutes=15), datetime(2026, 1, 1, 13, 45)),
+    # weeks align to the epoch (a Thursday), not to Monday
+    (datetime(2026, 1, 5), timedelta(weeks=1), datetime(2026, 1, 1)),
+    (datetime(1969, 12, 31, 23), timedelta(days=1), datetime(1969, 12, 31)),
+])
+def test_align_down(instant: datetime, length: timedelta, expected: datetime) -> None:
+    assert align_down(instant, length) == expected
+    assert align_down(expected, length) == expected
+    assert expected <= instant < expected + length
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-01-01", datetime(2026, 1, 1)),
+    ("2026-01-01T10:30:00", datetime(2026, 1, 1, 10, 30)),
+    ("2026-01-01 10:30:00", datetime(2026, 1, 1, 10, 30)),
+    ("2026-01-01T10:30:00Z", datetime(2026, 1, 1, 10, 30)),
+    ("2026-01-01T10:30:00+02:00", datetime(2026, 1, 1, 8, 30)),
+    ("2026-01-01T01:00:00+05:30", datetime(2025, 12, 31, 19, 30)),
+    ("2025-12-31T22:00:00-03:00", datetime(2026, 1, 1, 1, 0)),
+    (" 2026-01-01T00:00:00Z ", datetime(2026, 1, 1)),
+    (date(2026, 2, 3), datetime(2026, 2, 3)),
+    (datetime(2026, 1, 1, 5, tzinfo=timezone(timedelta(hours=-5))), datetime(2026, 1, 1, 10)),
+    (datetime(2026, 1, 1, 5), datetime(2026, 1, 1, 5)),
+])
+def test_parse_instant(value: Any, expected: datetime) -> None:
+    parsed = parse_instant(value)
+    assert parsed == expected
+    assert parsed.tzinfo is None
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-01", ""])
+def test_parse_instant_rejects(value: str) -> None:
+    with pytest.raises(ValueError):
+        parse_instant(value)
+
+
+# --- product bugs: malformed input that escapes as a raw exception ----------------------
+
+
+@pytest.mark.parametrize("start", [20260101, True, [2026, 1, 1]])
+def test_baseline_date_of_wrong_type(start: Any) -> None:
+    error = _error(_config(_monitor(baseline={"start": start, "end": "2026-01-31"})))
+    assert error.monitor == "cards"
+    assert "baseline.start" in _assert_one_line(error)
+
+
+def test_window_too_long() -> None:
+    error = _error(_config(_monitor(window="99999999999 days")))
+    assert error.monitor == "cards"
+    assert "window" in _assert_one_line(error)
+
+
+def test_config_file_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_bytes(b"\xff\xfe\x00monitors: []\n")
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path)
+    assert str(path) in _assert_one_line(caught.value)
