@@ -169,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     extra = dict(setting.split("=", 1) for setting in args.conf)
+    # Writing 200-column Parquet row groups does not fit the 1 GiB default driver heap.
+    extra.setdefault("spark.driver.memory", "8g")
     if args.java_options:
         defaults = spark_conf(args.master)["spark.driver.extraJavaOptions"]
         extra["spark.driver.extraJavaOptions"] = f"{defaults} {args.java_options}"

@@ -163,7 +163,11 @@ def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
                 post(url, message)
             return message
 
-        quality >> drift >> alert()
+        # The alert waits for both: after a failed gate it is upstream_failed, which also makes
+        # the run itself fail (a leaf that did not succeed), so the failure cannot go unseen.
+        notify = alert()
+        quality >> drift >> notify
+        quality >> notify
     return dag
 
 

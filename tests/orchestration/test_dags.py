@@ -134,8 +134,9 @@ def test_drift_dag_structure(lake) -> None:  # type: ignore[no-untyped-def]
     dag = _dagbag().get_dag("kldrift_drift__cards")
     assert isinstance(dag.timetable, CronDataIntervalTimetable)
     assert dag.timetable.expression == "0 0 * * *"
-    assert dag.get_task("quality_gate").downstream_task_ids == {"compute_drift"}
+    assert dag.get_task("quality_gate").downstream_task_ids == {"compute_drift", "alert"}
     assert dag.get_task("compute_drift").downstream_task_ids == {"alert"}
+    assert dag.get_task("alert").upstream_task_ids == {"quality_gate", "compute_drift"}
     assert dag.get_task("compute_drift").retries >= 2
     assert dag.get_task("compute_drift").trigger_rule == "all_done"
     assert "kl-drift" in dag.tags and "cards" in (dag.doc_md or "")

@@ -1,0 +1,52 @@
+"""How long each DAG file takes to parse, the way Airflow's DagBag parses it.
+
+Each file is parsed in a fresh interpreter (after `import airflow`, which every DAG
+processor has already paid for), several times, and the table prints the median.
+
+    .venv/bin/python bench/dag_parse.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json, sys, time
+import airflow.sdk  # already imported in a DAG processor
+from airflow.dag_processing.dagbag import DagBag
+began = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+elapsed = time.perf_counter() - began
+print(json.dumps({"seconds": elapsed, "dags": len(bag.dags), "errors": len(bag.import_errors),
+                  "heavy": sorted(m for m in ("numpy", "scipy", "pyspark.sql", "pandas",
+                                              "great_expectations") if m in sys.modules)}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--config", default=str(ROOT / "kl_udfs" / "demo" / "monitors.yaml"))
+    args = parser.parse_args()
+    env = {**os.environ, "KLDRIFT_CONFIG": args.config, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    print(f"{'dag file':<28} {'dags':>4} {'errors':>6} {'median s':>9} {'max s':>7}  "
+          "heavy modules imported")
+    for path in sorted((ROOT / "dags").glob("*.py")):
+        runs = [json.loads(subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env,
+                                          check=True, capture_output=True, text=True)
+                           .stdout.strip().splitlines()[-1]) for _ in range(args.repeat)]
+        times = [r["seconds"] for r in runs]
+        print(f"{path.name:<28} {runs[0]['dags']:>4} {runs[0]['errors']:>6} "
+              f"{statistics.median(times):>9.3f} {max(times):>7.3f}  "
+              f"{', '.join(runs[0]['heavy']) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
