@@ -20,8 +20,7 @@ from kl_udfs.bins import CATEGORICAL, ColumnBins, numeric_edges, quantile_probab
 from kl_udfs.columns import ColumnChoice, choose_columns
 from kl_udfs.config import Monitor
 from kl_udfs.errors import KlDriftError
-from kl_udfs.histogram import col, numeric_value, window_histograms
-from kl_udfs.windows import Window as TimeWindow
+from kl_udfs.histogram import col, in_range, numeric_value, window_histograms
 from kl_udfs.windows import align_down
 
 QUANTILE_ACCURACY = 10_000  # percentile_approx relative error 1e-4; edges only, counts are exact
@@ -86,10 +85,12 @@ def learn_bins(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
     ]
 
 
-def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str,
-                  window: TimeWindow | None) -> list[ColumnCounts]:
-    """Dense counts per column over one window (or the whole frame) from the one-pass histogram."""
-    cells = window_histograms(df, bins, ts_column, [window] if window else None).collect()
+def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str) -> list[ColumnCounts]:
+    """Dense counts per column over the whole frame from the one-pass histogram.
+
+    The collect() brings back aggregated cells (at most the number of bins), never rows.
+    """
+    cells = window_histograms(df, bins, ts_column, None).collect()
     dense = [[0] * b.n_bins for b in bins]
     lows: list[list[float]] = [[] for _ in bins]
     highs: list[list[float]] = [[] for _ in bins]
@@ -152,13 +153,9 @@ def learn_and_count(spark: SparkSession, monitor: Monitor, df: DataFrame,
     if not any(c.kind for c in choices):
         raise KlDriftError("no supported column to monitor", monitor=monitor.name,
                            table=monitor.table)
-    window = None
     start = end = None
     if monitor.baseline.kind != "version":
         start, end = reference_range(df, monitor)
-        window = TimeWindow(start, end)
-        from kl_udfs.histogram import in_range
-
         ts = monitor.timestamp_column
         df = df.where(in_range(col(ts), df.schema[ts].dataType, start, end))
     source = describe_source(monitor, version, start, end)
@@ -167,5 +164,5 @@ def learn_and_count(spark: SparkSession, monitor: Monitor, df: DataFrame,
         raise KlDriftError(f"baseline {source.description} has no rows", monitor=monitor.name,
                            table=monitor.table)
     bins = learn_bins(reference, choices, monitor.bins, monitor.top_k)
-    counts = count_columns(reference, bins, monitor.timestamp_column, window)
+    counts = count_columns(reference, bins, monitor.timestamp_column)  # already in range
     return source, choices, bins, counts
