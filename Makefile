@@ -6,26 +6,54 @@ export PYSPARK_PYTHON := $(CURDIR)/$(VENV)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/python
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: setup demo test lint bench bench-quick clean
+.PHONY: setup demo test lint bench bench-quick clean sql-server sql-server-stop \
+	setup-browser dashboard cluster-up cluster-down bench-cluster
 
 setup:
 	@bash infra/bootstrap.sh
 
-demo: setup
-	$(VENV)/kldrift demo --dir lakehouse
+# Also Debian's Chromium, for the dashboard's browser tests and benchmark.
+setup-browser:
+	@bash infra/bootstrap.sh --browser
 
-test: setup lint
-	$(VENV)/python -m pytest -q tests
+demo: setup
+	$(VENV)/kldrift demo --airflow --dir lakehouse
+
+# The web dashboard on the demo's tables (http://127.0.0.1:8050/); 'make demo' builds them.
+dashboard: setup
+	$(VENV)/kldrift dashboard
+
+sql-server: setup
+	$(VENV)/kldrift sql-server --config lakehouse/monitors.yaml
+
+sql-server-stop: setup
+	$(VENV)/kldrift sql-server --stop
+
+# A local Spark standalone cluster (1 master, 2 one-core workers on 127.0.0.1), stopped by PID.
+cluster-up: setup
+	@bash infra/cluster.sh up
+
+cluster-down:
+	@bash infra/cluster.sh down
+
+# Driver memory at scale on that cluster (10^6 distinct strings, 200 columns).
+bench-cluster: cluster-up
+	$(VENV)/python bench/cluster_scale.py
+
+test: setup-browser lint
+	$(VENV)/python -m pytest -q -n 2 --dist loadgroup tests
 
 lint: setup
-	$(VENV)/ruff check kl_udfs jobs dags tests bench
+	$(VENV)/ruff check kl_udfs jobs dags tests bench dashboards
 	$(VENV)/mypy
 
-bench: setup
+bench: setup-browser
 	$(VENV)/python bench/histogram_pass.py --rows 1000000 10000000 20000000 --columns 12 200
+	$(VENV)/python bench/dashboard_paint.py --columns 200 --days 365 --repeat 5
 
-bench-quick: setup
+bench-quick: setup-browser
 	$(VENV)/python bench/histogram_pass.py --rows 200000 --columns 12 200 --repeat 1
+	$(VENV)/python bench/dashboard_paint.py --quick
 
 clean:
 	rm -rf lakehouse .pytest_cache .mypy_cache .ruff_cache

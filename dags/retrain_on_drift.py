@@ -1,9 +1,12 @@
-"""Example Airflow DAG: retraining scheduled on the card_transactions monitor's drift asset.
+"""Example Airflow DAG: retraining scheduled on a monitor's drift asset.
 
 It only records the request (who asked, for which windows and columns) in
 <monitoring.path>/retraining_requests.jsonl; a real one would start the training pipeline.
+The monitor is $KLDRIFT_RETRAIN_MONITOR, by default the demo's card_transactions.
 """
+
+import os
 
 from kl_udfs.retraining import retraining_dag
 
-dag = retraining_dag("card_transactions")
+dag = retraining_dag(os.environ.get("KLDRIFT_RETRAIN_MONITOR", "card_transactions"))

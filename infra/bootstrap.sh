@@ -5,12 +5,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=${PYTHON:-python3}
+# --browser: also Debian's Chromium, which the dashboard's browser tests and benchmark drive.
+BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) BROWSER=1 ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --browser)" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v java >/dev/null 2>&1; then
   echo "bootstrap: installing Java 17 (openjdk-17-jre-headless) from Debian's packages"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
+if [ "$BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing Chromium (chromium) from Debian's packages"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 stamp=.venv/.kldrift-installed

@@ -1,4 +1,4 @@
-"""One drift DAG and one baseline DAG per monitor, generated from the monitors config.
+"""A drift, a baseline and a backfill DAG per monitor, generated from the monitors config.
 
 Parse time stays cheap: the config (YAML + pydantic) is read, nothing else: no Spark session,
 no table I/O, no numpy. A monitor whose config entry is broken still gets its DAGs; their one
@@ -20,6 +20,8 @@ from kl_udfs.errors import KlDriftError
 
 CONFIG_ENV = "KLDRIFT_CONFIG"
 SPARK_CONN_ENV = "KLDRIFT_SPARK_CONN_ID"
+# kl_udfs as a zip or wheel for cluster deploy mode, where the driver has no checkout either.
+PY_FILES_ENV = "KLDRIFT_PY_FILES"
 WEBHOOK_ENV = "KLDRIFT_WEBHOOK_URL"
 CHECKOUT = Path(__file__).resolve().parent.parent
 JOBS = CHECKOUT / "jobs"
@@ -102,6 +104,7 @@ def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
               "spark.pyspark.driver.python": python},
         env_vars={"PYSPARK_PYTHON": python, "KLDRIFT_CACHE_DIR": str(cache_dir())},
         name=f"kldrift-{task_id}-{monitor}",
+        py_files=os.environ.get(PY_FILES_ENV) or None,
         **kwargs,
     )
 
@@ -182,6 +185,28 @@ def _baseline_dag(monitor: Monitor, config_path: Path) -> Any:
     return dag
 
 
+def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
+    from airflow.sdk import DAG, Param
+
+    # One Spark pass per batch of windows: history is filled in minutes, not one run a window.
+    start = monitor.baseline.end or DEFAULT_START
+    end = start + 7 * monitor.window_length
+    params = {
+        "start": Param(start.isoformat(), type="string", description="first window's start"),
+        "end": Param(end.isoformat(), type="string", description="last window's end"),
+        "batch": Param(31, type="integer", minimum=1, description="windows per Spark pass"),
+    }
+    with DAG(dag_id=f"kldrift_backfill__{monitor.name}", schedule=None,
+             start_date=DEFAULT_START, catchup=False, params=params,
+             tags=["kl-drift", "backfill", monitor.name], default_args=_default_args(),
+             doc_md=_doc(monitor) + "\nTrigger with `{\"start\": ..., \"end\": ...}`: one "
+                                    "drift row per column per window in [start, end).\n") as dag:
+        _spark_task("backfill", "backfill.py", config_path, monitor.name, False,
+                    ("--start", "{{ params.start }}", "--end", "{{ params.end }}",
+                     "--batch", "{{ params.batch }}"))
+    return dag
+
+
 def build_dags(config_path: str | Path | None = None) -> dict[str, Any]:
     """{dag_id: DAG} for the config at `config_path` (default: $KLDRIFT_CONFIG, else demo)."""
     path = Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
@@ -190,11 +215,12 @@ def build_dags(config_path: str | Path | None = None) -> dict[str, Any]:
     for item in monitors:
         if isinstance(item, tuple):
             name, error = item
-            for kind in ("drift", "baseline"):
+            for kind in ("drift", "baseline", "backfill"):
                 dag_id = f"kldrift_{kind}__{name}"
                 dags[dag_id] = _broken_dag(dag_id, error)
             continue
         assert config is not None
         dags[f"kldrift_drift__{item.name}"] = _drift_dag(item, config, path)
         dags[f"kldrift_baseline__{item.name}"] = _baseline_dag(item, path)
+        dags[f"kldrift_backfill__{item.name}"] = _backfill_dag(item, path)
     return dags

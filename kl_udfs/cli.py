@@ -1,4 +1,4 @@
-"""The `kldrift` command: baseline, run, backfill, status, demo."""
+"""The `kldrift` command: baseline, run, backfill, quality, status, check, sql, dashboard, demo."""
 
 from __future__ import annotations
 
@@ -65,11 +65,51 @@ def build_parser() -> argparse.ArgumentParser:
                          help="exit 3 when the gate fails (a red task in Airflow)")
     status = with_config("status", "latest result per monitored column", monitor=False)
     status.add_argument("--monitor")
+    with_config("check", "are the monitor's windows whole? (after an interrupted run: which "
+                         "are pending; exit 1 on an inconsistency)")
+    sql = commands.add_parser("sql", help="run one SQL query on the monitoring tables",
+                              description="Run one query against monitoring.drift_results, "
+                              "monitoring.profiles, monitoring.baselines, monitoring.runs and "
+                              "monitoring.quality_results, and print a table.")
+    sql.add_argument("query", nargs="?", help="the SQL text (or use --file / --ready)")
+    sql.add_argument("--file", type=Path, help="a .sql file with ${var} placeholders")
+    sql.add_argument("--ready", metavar="NAME",
+                     help="a ready query from infra/sql/ by name (e.g. latest_status)")
+    sql.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                     help="value for a ${NAME} placeholder (repeatable)")
+    sql.add_argument("--limit", type=int, default=200, help="rows to print at most")
+    server = commands.add_parser("sql-server", help="start or stop the Spark Thrift server "
+                                 "(HiveServer2, for beeline and BI tools)")
+    server.add_argument("--port", type=int, default=10000)
+    server.add_argument("--run-dir", type=Path,
+                        help="pid, logs and metastore (default: <cache>/sql-server)")
+    action = server.add_mutually_exclusive_group()
+    action.add_argument("--stop", action="store_true", help="stop the running server by its PID")
+    action.add_argument("--status", action="store_true", help="say whether it runs")
+    for sub in (sql, server):
+        sub.add_argument("--config", type=Path, default=Path("lakehouse/monitors.yaml"),
+                         help="monitors YAML naming the monitoring path (default: the demo's)")
+        sub.add_argument("--monitoring", help="monitoring tables path (instead of --config)")
+    dashboard = commands.add_parser(
+        "dashboard", help="start the web dashboard over the monitoring tables",
+        description="Start the drift dashboard (reads the Delta tables without Spark).")
+    source = dashboard.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path,
+                        help="monitors YAML (default: lakehouse/monitors.yaml, the demo's)")
+    source.add_argument("--monitoring", type=Path,
+                        help="monitoring tables path, when there is no config at hand")
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to bind")
+    dashboard.add_argument("--port", type=int, default=8050)
+    dashboard.add_argument("--refresh", type=float, default=10.0, metavar="SECONDS",
+                           help="how often to look for new table versions (0: never)")
     demo = commands.add_parser("demo", help="generate the demo tables and monitor them")
     demo.add_argument("--dir", type=Path, default=Path("lakehouse"),
                       help="where the demo config, data and monitoring tables go")
     demo.add_argument("--scale", type=float, default=1.0,
                       help="fraction of the demo's row counts (1.0: 100k card rows per day)")
+    demo.add_argument("--airflow", action="store_true",
+                      help="run the monitors' DAGs with Airflow (SQLite home in the cache) "
+                           "instead of calling the jobs in this process")
     return parser
 
 
@@ -84,13 +124,25 @@ def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSessi
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "dashboard":  # before any Spark import: the dashboard needs no JVM
+        from dashboards.cli import run_dashboard
+
+        return run_dashboard(args.config, args.monitoring, args.host, args.port, args.refresh)
     from kl_udfs import report, runner
     from kl_udfs.config import load_config
 
     if args.command == "demo":
+        if args.airflow:
+            from kl_udfs.demo.airflow_run import run_demo_via_airflow
+
+            return run_demo_via_airflow(args.dir, args.scale, args.master)
         from kl_udfs.demo.run import run_demo
 
         return run_demo(args.dir, args.scale, args.master)
+    if args.command in ("sql", "sql-server"):
+        from kl_udfs.sql_commands import run_sql_command
+
+        return run_sql_command(args)
     # Only the named monitor is validated: another monitor's broken entry is not this job's.
     config = load_config(args.config, getattr(args, "monitor", None))
     spark = _spark(args, config)
@@ -123,6 +175,12 @@ def run(args: argparse.Namespace) -> int:
         print(report.drift_summary(spark, config, args.monitor))
     elif args.command == "status":
         print(report.status_table(spark, config, args.monitor))
+    elif args.command == "check":
+        from kl_udfs.integrity import audit_windows
+
+        audit = audit_windows(spark, config, args.monitor)
+        print(audit.summary())
+        return 1 if audit.problems else 0
     return 0
 
 

@@ -126,6 +126,9 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
             profiles, drift = frames.profiles.cache(), frames.drift.cache()
             profiles.count()
             drift.count()  # computed in full before the first write
+            # drift_results last: its commit is the one that makes the batch's windows exist
+            # (kl_udfs/integrity.py); a job killed between the two leaves only profiles,
+            # which readers ignore and the next run of those windows replaces.
             merge(spark, config.monitoring.path, PROFILES, profiles, partitions)
             merge(spark, config.monitoring.path, DRIFT_RESULTS, drift, partitions)
             profiles.unpersist()

@@ -86,21 +86,35 @@ def spark_conf(master: str | None = None, extra: dict[str, str] | None = None) -
         "spark.executor.extraJavaOptions": jvm_flags,
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": "false",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
         "spark.databricks.delta.snapshotPartitions": "2",
     }
     # Under spark-submit the JVM already runs with --master: keep it unless told otherwise.
     chosen = master or os.environ.get(MASTER_ENV)
     if chosen or not under_spark_submit():
         conf["spark.master"] = chosen or DEFAULT_MASTER
+    if is_local(conf.get("spark.master")):
+        # Nobody else talks to a local driver: keep it on loopback. On a cluster the executors
+        # must reach it, so the address is Spark's to choose (SPARK_LOCAL_IP, else the host's).
+        conf["spark.driver.host"] = conf["spark.driver.bindAddress"] = "127.0.0.1"
     conf.update(extra or {})
     return conf
+
+
+def is_local(master: str | None) -> bool:
+    return master is not None and master.startswith("local")
 
 
 def under_spark_submit() -> bool:
     """True in a driver launched by spark-submit (the JVM gateway was started for us)."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def submitted_settings() -> set[str]:
+    """The settings spark-submit gave this driver's JVM (its command line and defaults file)."""
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # attach to the JVM spark-submit started; else no JVM conf
+    return {key for key, _ in SparkConf().getAll()}
 
 
 def get_spark(master: str | None = None, extra: dict[str, str] | None = None) -> SparkSession:
@@ -109,10 +123,20 @@ def get_spark(master: str | None = None, extra: dict[str, str] | None = None) ->
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    conf = spark_conf(master, extra)
+    if is_local(conf.get("spark.master")):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if under_spark_submit():
+        # What the submitter chose (--conf, spark-defaults.conf) beats kl-drift's defaults,
+        # e.g. more shuffle partitions on a big cluster; the monitors config still wins.
+        for key in submitted_settings() - set(extra or {}) - {"spark.master"}:
+            conf.pop(key, None)
     builder = SparkSession.builder
-    for key, value in spark_conf(master, extra).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    from kl_udfs.shipping import ship_package
+
+    ship_package(spark)  # on a cluster the executors have no checkout to import kl_udfs from
     return spark

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
+
+from kl_udfs.errors import KlDriftError
 
 CONTRIBUTOR = T.StructType([
     T.StructField("bin", T.StringType()),
@@ -128,8 +131,34 @@ def ensure_tables(spark: SparkSession, root: str, database: str,
             except Exception:
                 if not DeltaTable.isDeltaTable(spark, path):  # lost a creation race: fine
                     raise
-        spark.sql(f"CREATE TABLE IF NOT EXISTS `{database}`.`{spec.name}` USING delta "
-                  f"LOCATION '{path}'")
+        register(spark, database, spec.name, path)
+
+
+def _same_location(registered: str, path: str) -> bool:
+    def normal(text: str) -> str:
+        text = text.removeprefix("file:").rstrip("/")
+        return str(Path(text).resolve()) if "://" not in text else text
+
+    return normal(registered) == normal(path)
+
+
+def register(spark: SparkSession, database: str, name: str, path: str) -> None:
+    """Point `<database>.<name>` at the Delta table at `path`.
+
+    One session may serve several configs (tests, notebooks): a registration left pointing
+    elsewhere is dropped first; it is an external table, so only the name goes.
+    """
+    target = f"`{database}`.`{name}`"
+    if spark.catalog.tableExists(f"{database}.{name}"):
+        info = {r["col_name"]: r["data_type"]
+                for r in spark.sql(f"DESCRIBE TABLE EXTENDED {target}").collect()}
+        if _same_location(info.get("Location", ""), path):
+            return
+        if info.get("Type") != "EXTERNAL":
+            raise KlDriftError(f"{database}.{name} is a managed table, not the monitoring table "
+                               f"at {path}", table=path)
+        spark.sql(f"DROP TABLE {target}")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {target} USING delta LOCATION '{path}'")
 
 
 def read_table(spark: SparkSession, root: str, spec: TableSpec) -> DataFrame:
@@ -175,4 +204,5 @@ def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
         except Exception as error:  # Delta raises its conflicts as several Python types
             if attempt == attempts - 1 or not any(n in repr(error) for n in _RETRYABLE):
                 raise
-            time.sleep(0.2 * 2 ** attempt)
+            # Jittered so writers that collided once do not retry in lockstep.
+            time.sleep(0.2 * 2 ** attempt * (0.5 + random.random()))

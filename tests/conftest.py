@@ -15,6 +15,19 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
+# With `pytest -n 2 --dist loadgroup` (make test), tests that share a costly session fixture or
+# a fixed port stay in one worker: the Airflow home, the demo lake, the standalone cluster.
+_GROUPS = {"orchestration": "airflow", "sql": "lake", "dashboard": "lake", "cluster": "cluster"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.path)).relative_to(ROOT).parts
+        group = _GROUPS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
     from kl_udfs.spark_session import get_spark
@@ -23,3 +36,19 @@ def spark() -> Iterator[object]:
                                      "spark.default.parallelism": "4"})
     yield session
     session.stop()
+
+
+DEMO_SCALE = 0.05  # 5k card rows a day, 180 server rows an hour: the demo verdicts still hold
+
+
+@pytest.fixture(scope="session")
+def demo_lake(spark: object, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo lakehouse (raw tables, baselines, backfilled monitoring tables), built once.
+
+    Read-only for tests: `<dir>/monitors.yaml`, `<dir>/raw/...`, `<dir>/monitoring/...`.
+    """
+    from kl_udfs.demo.run import run_demo
+
+    directory = tmp_path_factory.mktemp("demo-lake")
+    assert run_demo(directory, scale=DEMO_SCALE) == 0, "the demo missed an expected drift"
+    return directory

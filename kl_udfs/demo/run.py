@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from kl_udfs import report, runner
@@ -20,6 +21,7 @@ TEMPLATE = Path(__file__).with_name("monitors.yaml")
 CARD_RANGE = (datetime(2026, 1, 31), datetime(2026, 4, 1))  # days 30..89, after the baseline
 SERVER_RANGE = (data.INCIDENT.baseline[1],
                 data.INCIDENT.start + timedelta(hours=data.INCIDENT.hours))
+RANGES = {"card_transactions": CARD_RANGE, "server_metrics": SERVER_RANGE}
 
 
 def _expected(config: Config) -> set[tuple[str, str, datetime]]:
@@ -29,15 +31,15 @@ def _expected(config: Config) -> set[tuple[str, str, datetime]]:
     return card | server
 
 
-def run_demo(directory: Path, scale: float = 1.0, master: str | None = None) -> int:
+def write_demo(directory: Path, scale: float = 1.0,
+               master: str | None = None) -> tuple[SparkSession, Config]:
+    """The demo config and both raw Delta tables (monitoring tables are left alone)."""
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "monitors.yaml"
     if not config_path.exists():
         shutil.copy(TEMPLATE, config_path)
     config = load_config(config_path)
     spark = get_spark(master)
-    began = time.monotonic()
-
     tables = {
         "card_transactions": lambda: data.card_transactions(rows_per_day=int(100_000 * scale)),
         "server_metrics": lambda: data.server_metrics(rows_per_hour=max(60, int(3600 * scale))),
@@ -45,13 +47,11 @@ def run_demo(directory: Path, scale: float = 1.0, master: str | None = None) -> 
     for name, make in tables.items():
         print(f"writing demo table {name} ...", flush=True)
         write_delta(spark, make(), config.monitor(name).table)
+    return spark, config
 
-    ranges = {"card_transactions": CARD_RANGE, "server_metrics": SERVER_RANGE}
-    for name, (start, end) in ranges.items():
-        identifier = runner.build_baseline(spark, config, name)
-        print(f"{name}: baseline {identifier}; backfilling [{start}, {end})", flush=True)
-        runner.backfill(spark, config, name, start, end, batch_windows=100)
 
+def report_demo(spark: SparkSession, config: Config, began: float) -> int:
+    """Print the status tables and compare the drift flags with the demo's ground truth."""
     print("\nLatest window per column:")
     print(report.status_table(spark, config))
     print("\nDrift over the backfill:")
@@ -71,3 +71,14 @@ def run_demo(directory: Path, scale: float = 1.0, master: str | None = None) -> 
     for monitor, column, window in sorted(extra)[:10]:
         print(f"  unexpected: {monitor}.{column} at {window}")
     return 0 if not missed else 1
+
+
+def run_demo(directory: Path, scale: float = 1.0, master: str | None = None) -> int:
+    """The whole demo in this process: tables, baselines, one backfill per monitor, verdict."""
+    began = time.monotonic()
+    spark, config = write_demo(directory, scale, master)
+    for name, (start, end) in RANGES.items():
+        identifier = runner.build_baseline(spark, config, name)
+        print(f"{name}: baseline {identifier}; backfilling [{start}, {end})", flush=True)
+        runner.backfill(spark, config, name, start, end, batch_windows=100)
+    return report_demo(spark, config, began)

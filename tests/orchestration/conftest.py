@@ -24,6 +24,9 @@ os.environ.update({
     "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
     "KLDRIFT_CONFIG": str(CONFIG),
     "KLDRIFT_RETRY_DELAY_S": "1",
+    "KLDRIFT_RETRAIN_MONITOR": "cards",
+    # The retraining DAG must be live before the first drift event, or nothing is queued.
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
     "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # spark-submit from the venv
 })
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -26,6 +32,8 @@ COLUMNS = ["amount", "channel", "merchant_category", "country", "hour", "is_frau
 CONFIG_TEXT = f"""
 monitoring:
   path: ./monitoring
+spark:
+  conf: {{spark.sql.shuffle.partitions: "4"}}   # small test tables: fewer, cheaper tasks
 monitors:
   - name: cards
     table: ./raw/cards
@@ -95,6 +103,10 @@ def lake(spark, airflow_db):  # type: ignore[no-untyped-def]
     _, config = load_monitors(CONFIG)  # the whole file has a broken monitor on purpose
     assert config is not None
     runner.build_baseline(spark, config, "cards")
+    # Serialize every DAG now, as a DAG processor would, so the retraining DAG is a known
+    # consumer of the drift asset when the first drift event arrives.
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "reserialize"],
+                   check=True, capture_output=True, env=os.environ.copy())
     return config
 
 
@@ -122,7 +134,7 @@ def test_dagbag_imports_every_dag_even_with_broken_monitors(lake) -> None:  # ty
     assert bag.import_errors == {}
     assert {"kldrift_drift__cards", "kldrift_baseline__cards", "kldrift_drift__ghost",
             "kldrift_drift__broken", "kldrift_baseline__broken",
-            "retrain_card_transactions"} <= set(bag.dag_ids)
+            "retrain_cards"} <= set(bag.dag_ids)
     broken = bag.get_dag("kldrift_drift__broken")
     assert [t.task_id for t in broken.tasks] == ["config_error"]
     assert "1 month" in broken.doc_md
@@ -169,6 +181,26 @@ def test_three_windows_through_airflow_then_again(spark, lake, webhook) -> None:
     for day in DATES:
         assert _run(dag, day).state == "success"
     assert snapshot() == before
+
+
+def test_backfill_dag_gives_the_scheduled_runs_values(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    dag = _dagbag().get_dag("kldrift_backfill__cards")
+    assert set(dag.params.dump()) == {"start", "end", "batch"}
+
+    def values() -> list[tuple[Any, ...]]:
+        return sorted((r["column_name"], r["window_start"], r["kl_divergence"], r["p_value"],
+                       r["status"], r["run_id"])
+                      for r in _results(spark, lake).where(F.col("window_start").isin(DATES))
+                      .collect())
+
+    scheduled = values()
+    run = dag.test(run_conf={"start": DATES[0].isoformat(),
+                             "end": (DATES[-1] + timedelta(days=1)).isoformat(), "batch": 2})
+    assert run.state == "success"
+    backfilled = values()
+    assert len(backfilled) == len(COLUMNS) * len(DATES)
+    assert [r[:5] for r in backfilled] == [r[:5] for r in scheduled]  # same numbers, same rows
+    assert {r[5] for r in backfilled}.isdisjoint({r[5] for r in scheduled})  # rewritten by it
 
 
 def test_failed_quality_gate_marks_rows_and_fails_the_run(spark, lake) -> None:  # type: ignore[no-untyped-def]
@@ -224,3 +256,48 @@ def test_retraining_dag_records_the_request(lake, tmp_path: Path) -> None:  # ty
     path = record_request(str(tmp_path), "cards", [{"asset": "kldrift://cards/drift"}])
     assert path.name == REQUESTS_FILE
     assert json.loads(path.read_text().splitlines()[0])["monitor"] == "cards"
+
+
+def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  # type: ignore[no-untyped-def]
+    """A real `airflow standalone` (scheduler, API server, DAG processor) picks up the drift
+    asset event emitted by the drifting window's alert and runs the retraining DAG."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from kl_udfs.retraining import REQUESTS_FILE
+
+    requests = Path(lake.monitoring.path) / REQUESTS_FILE
+    requests.unlink(missing_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/"}
+    log = (Path(os.environ["AIRFLOW_HOME"]) / "standalone.log").open("w")
+    airflow = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"],
+                               env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        deadline, state = time.monotonic() + 420, None
+        while time.monotonic() < deadline and state not in ("success", "failed"):
+            assert airflow.poll() is None, "airflow standalone exited"
+            time.sleep(3)
+            with create_session() as session:
+                runs = session.scalars(select(DagRun).where(DagRun.dag_id == "retrain_cards")).all()
+                state = runs[0].state if runs else None
+        assert state == "success", f"retraining run: {state}; see {log.name}"
+        assert runs[0].run_type == "asset_triggered"
+        request = json.loads(requests.read_text().splitlines()[0])
+        assert request["monitor"] == "cards"
+        assert request["events"], "the run must see the event that triggered it"
+        assert all("kldrift://cards/drift" in e["asset"] and e["source_run"]
+                   for e in request["events"])
+    finally:
+        os.killpg(airflow.pid, signal.SIGINT)  # standalone shuts down cleanly on SIGINT only
+        try:
+            airflow.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(airflow.pid, signal.SIGKILL)
+            airflow.wait()
+        log.close()

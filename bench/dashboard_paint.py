@@ -1,0 +1,176 @@
+"""How fast the dashboard shows a year of daily results × 200 columns, in a real browser.
+
+Writes synthetic monitoring tables with delta-rs (no Spark; one file per daily partition, as
+after daily MERGEs), starts `kldrift dashboard` on them, and opens the overview in Debian's
+headless Chromium (`/usr/bin/chromium`, driven by Playwright) several times, each in a fresh
+browser context (empty cache). Prints the median of each step, in ms since navigation start:
+
+* first paint: the browser's first-contentful-paint (the page frame);
+* overview shown: the KPIs and monitor cards are in the page;
+* heatmap drawn: plotly has drawn the columns × windows heatmap;
+* drill-down: from the click on a column to its histogram overlay being drawn.
+
+    .venv/bin/python bench/dashboard_paint.py [--columns 200] [--days 365] [--repeat 5]
+    .venv/bin/python bench/dashboard_paint.py --quick     # 50 columns × 90 days, 2 repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboards.store import load_snapshot, source_from_monitoring  # noqa: E402
+from dashboards.synthetic import SyntheticMonitor, write_monitoring  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+# Records when each step first shows up, checked on every animation frame.
+PROBE = """
+(function poll() {
+  const marks = window.__marks = window.__marks || {};
+  const seen = (name, selector) => {
+    if (!marks[name] && document.querySelector(selector)) marks[name] = performance.now();
+  };
+  seen('overview', '.kpis');
+  seen('heatmap', '[data-monitor] .js-plotly-plot .heatmaplayer image');
+  if (!marks.heatmap) requestAnimationFrame(poll);
+})();
+"""
+
+
+def build(directory: Path, columns: int, days: int) -> dict[str, int]:
+    shape = {"columns": columns, "days": days, "version": 1}
+    stamp = directory / "_bench_shape.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == shape:
+        return {}
+    drifting = frozenset(f"n{i:03d}" for i in range(0, columns // 2, 25)) | frozenset(
+        f"c{i:03d}" for i in range(0, columns // 2, 25))
+    monitor = SyntheticMonitor("bench_daily", columns=columns, windows=days,
+                               start=datetime(2025, 1, 1, tzinfo=UTC),
+                               drift_columns=drifting, drift_from=days - 30,
+                               rows_per_window=20_000, quality_failures=(days // 3,))
+    counts = write_monitoring(directory, [monitor])
+    stamp.write_text(json.dumps(shape))
+    return counts
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def dashboard(directory: Path) -> Iterator[tuple[str, float]]:
+    port = free_port()
+    began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kl_udfs.cli", "dashboard", "--monitoring",
+                             str(directory), "--port", str(port), "--refresh", "0"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            if proc.poll() is not None:
+                error = proc.stderr.read() if proc.stderr else ""
+                raise SystemExit(f"the dashboard exited: {error}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url, time.perf_counter() - began
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def visit(browser: Any, url: str) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.add_init_script(PROBE)
+    page.goto(url)
+    page.wait_for_function("window.__marks && window.__marks.heatmap", timeout=60_000)
+    marks = page.evaluate("window.__marks")
+    paint = page.evaluate("(performance.getEntriesByName('first-contentful-paint')[0]"
+                          " || {}).startTime")
+    link = page.locator("tr[data-status=drift] a.column-link").first
+    clicked = page.evaluate("performance.now()")
+    link.click()
+    page.locator("#overlay .barlayer .point").first.wait_for(timeout=60_000)
+    opened = page.evaluate("performance.now()")
+    context.close()
+    return {"first paint": paint, "overview shown": marks["overview"],
+            "heatmap drawn": marks["heatmap"], "drill-down": opened - clicked}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--columns", type=int, default=200)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="50 columns, 90 days, 2 repeats")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".cache" / "bench-dashboard")
+    args = parser.parse_args()
+    if args.quick:
+        args.columns, args.days, args.repeat = 50, 90, 2
+    if not Path(CHROMIUM).exists():
+        raise SystemExit("no /usr/bin/chromium: run 'bash infra/bootstrap.sh --browser'")
+    directory = args.data_dir / f"{args.columns}x{args.days}"
+    written = build(directory, args.columns, args.days)
+    if written:
+        print(f"wrote {written['drift_results']:,} drift rows and {written['profiles']:,} "
+              f"profiles to {directory}")
+
+    loads = [load_snapshot(source_from_monitoring(directory)).load_seconds
+             for _ in range(args.repeat)]
+    from playwright.sync_api import sync_playwright
+
+    with dashboard(directory) as (url, ready), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        visit(browser, url)  # warm-up: the server's first requests, the OS file cache
+        visits = [visit(browser, url) for _ in range(args.repeat)]
+        browser.close()
+
+    load = os.getloadavg()[0]
+    lines = [
+        f"# dashboard paint: {args.columns} columns × {args.days} daily windows "
+        f"({args.columns * args.days:,} drift rows)",
+        "",
+        f"{platform.node()}, {os.cpu_count()} cores, load average {load:.2f} at the end, "
+        f"Chromium headless, {args.repeat} visits in fresh contexts (empty cache), median.",
+        "",
+        "| step | median ms | min ms | max ms |",
+        "|---|---|---|---|",
+        f"| read all tables (delta-rs → Arrow/pandas) | {1000 * statistics.median(loads):.0f}"
+        f" | {1000 * min(loads):.0f} | {1000 * max(loads):.0f} |",
+        f"| server start to first answer (import + read) | {1000 * ready:.0f} | | |",
+    ]
+    for step in ("first paint", "overview shown", "heatmap drawn", "drill-down"):
+        values = [v[step] for v in visits]
+        lines.append(f"| {step} | {statistics.median(values):.0f} | {min(values):.0f} | "
+                     f"{max(values):.0f} |")
+    report = "\n".join(lines)
+    print(report)
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"dashboard_paint_{args.columns}x{args.days}.md").write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

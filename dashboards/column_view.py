@@ -1,0 +1,152 @@
+"""The column drill-down: histograms on the frozen bins, metric history, what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import dcc, html
+
+from dashboards import figures, labels
+from dashboards.components import attrs, command, config_arg, empty_state, link, status_badge
+from dashboards.queries import (
+    Histogram,
+    column_history,
+    contributors,
+    histogram,
+    monitor_columns,
+    monitor_names,
+    pick_window,
+    results_of,
+)
+from dashboards.state import ViewState
+from dashboards.store import Snapshot
+
+
+def page(snap: Snapshot, state: ViewState) -> html.Div:
+    assert state.monitor is not None and state.column is not None
+    monitor, column = state.monitor, state.column
+    crumbs = html.Nav([link("Overview", state.href(monitor=None, column=None, window=None)),
+                       html.Span("›"), link(monitor, state.href(column=None, window=None)),
+                       html.Span("›"), html.Span(column)], className="crumbs")
+    if monitor not in monitor_names(snap):
+        return _empty(crumbs, empty_state("unknown-monitor", f"No monitor named '{monitor}'",
+                                          link("Back to the overview", state.href(
+                                              monitor=None, column=None, window=None))))
+    if column not in monitor_columns(snap, monitor):
+        return _empty(crumbs, empty_state(
+            "unknown-column", f"{monitor} has no monitored column '{column}'",
+            html.P("Monitored: " + (", ".join(monitor_columns(snap, monitor)) or "none yet")),
+            command(f"kldrift baseline --config {config_arg(snap)} --monitor {monitor}")))
+    rows = column_history(snap, monitor, column, state.time_range)
+    if rows.empty:
+        anywhere = not results_of(snap, monitor).empty
+        return _empty(crumbs, empty_state(
+            "no-runs", f"No windows of {column} to show",
+            html.P("There are results outside this time range." if anywhere else
+                   "No window has been computed for this monitor yet:"),
+            link("Show all windows", state.href(start=None, end=None)) if anywhere else
+            command(f"kldrift backfill --config {config_arg(snap)} --monitor {monitor} "
+                    "--start YYYY-MM-DD --end YYYY-MM-DD")))
+    row = pick_window(rows, state.window)
+    assert row is not None
+    start = row["window_start"].to_pydatetime()
+    window = labels.window_label(start, row["window_end"].to_pydatetime())
+    kind = row["column_kind"] if isinstance(row["column_kind"], str) else None
+    top = contributors(snap, int(row["row"]))
+    hist = histogram(snap, row)
+    positions = list(rows["window_start"])
+    at = positions.index(row["window_start"])
+    step = [
+        link("‹ previous window", state.href(window=positions[at - 1].to_pydatetime()),
+             id="prev-window") if at > 0 else html.Span(),
+        link("next window ›", state.href(window=positions[at + 1].to_pydatetime()),
+             id="next-window") if at < len(positions) - 1 else html.Span(),
+    ]
+    head = html.Div([
+        crumbs,
+        html.Div([html.H2(column), html.Span(kind or "", className="badge tone-neutral"),
+                  status_badge(str(row["status"]))], className="title-row"),
+        html.Div([html.Span(["window ", html.B(window)]), *step], className="window-row"),
+        html.P(_explain(row), className="explain"),
+    ], className="column-head")
+    return html.Div([
+        head,
+        html.Div([
+            html.Section([html.H3("Baseline vs this window, on the frozen bins"),
+                          _overlay(hist, column, kind, top)], className="card pane-wide"),
+            html.Section([html.H3("What changed most"), _contributors(column, kind, top),
+                          _metrics(row)], className="card"),
+        ], className="grid"),
+        html.Section([
+            html.H3("KL, Jensen–Shannon and p-value per window"),
+            html.P("Dashed lines: the thresholds. A window drifts when KL is above its "
+                   "threshold and the p-value below its own. Click a point to show that "
+                   "window.", className="hint"),
+            dcc.Graph(id="history", figure=figures.history(rows, start), config=figures.CONFIG),
+        ], className="card"),
+        html.Section([html.H3("Null share per window"),
+                      dcc.Graph(id="nulls", figure=figures.nulls(rows), config=figures.CONFIG)],
+                     className="card"),
+    ], className="page column-page", **attrs(data_monitor=monitor, data_column=column,
+                                             data_window=start.isoformat(timespec="minutes")))
+
+
+def _empty(crumbs: html.Nav, panel: html.Div) -> html.Div:
+    return html.Div([html.Div(crumbs, className="column-head"), panel], className="page")
+
+
+def _explain(row: pd.Series) -> str:
+    kl, threshold = row["kl_divergence"], row["threshold"]
+    p, p_threshold = row["p_value"], row["p_value_threshold"]
+    if row["status"] in ("error", "no_data"):
+        return str(row["message"] or "No rows to compare in this window.")
+    text = (f"KL {labels.number(kl)} vs threshold {labels.number(threshold)}; "
+            f"p-value {labels.p_value(p)} vs {labels.number(p_threshold)}.")
+    if isinstance(row["message"], str) and row["message"]:
+        text += f" {row['message']}"
+    return text
+
+
+def _overlay(hist: Histogram | str, column: str, kind: str | None,
+             top: list[dict[str, Any]]) -> html.Div | dcc.Graph:
+    if isinstance(hist, str):
+        return empty_state("no-baseline", "No histogram for this window", html.P(hist))
+    marked = {str(c["bin"]) for c in top}
+    return dcc.Graph(id="overlay", figure=figures.overlay(hist, column, kind, marked),
+                     config=figures.CONFIG)
+
+
+def _contributors(column: str, kind: str | None,
+                  top: list[dict[str, Any]]) -> html.Div | html.P:
+    if not top:
+        return html.P("No bin stands out: nothing to compare in this window.", className="hint")
+    total = sum(float(c["contribution"] or 0) for c in top) or 1.0
+    items = [html.Li([
+        html.Div(labels.contributor_sentence(column, kind, c), className="sentence"),
+        html.Div(html.Div(className="bar-fill",
+                          style={"width": f"{100 * float(c['contribution'] or 0) / total:.0f}%"}),
+                 className="bar", title=f"PSI term {labels.number(c['contribution'])}"),
+    ], className="contributor", **attrs(data_bin=str(c["bin"]))) for c in top]
+    return html.Div([html.Ol(items, id="contributors", className="contributors"),
+                     html.P("Bar: each bin's share of the PSI among these bins.",
+                            className="hint")])
+
+
+def _metrics(row: pd.Series) -> html.Table:
+    def cell(value: Any) -> str:
+        return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+
+    pairs = [
+        ("KL(baseline‖window)", labels.number(row["kl_divergence"])),
+        ("KL(window‖baseline)", labels.number(row["kl_reverse"])),
+        ("Jensen–Shannon", labels.number(row["js_divergence"])),
+        ("PSI", labels.number(row["psi"])),
+        ("p-value (G-test)", labels.p_value(row["p_value"])),
+        ("rows: window / baseline", f"{cell(row['current_count'])} / "
+                                    f"{cell(row['baseline_count'])}"),
+        ("null share: window / baseline", f"{labels.percent(row['current_null_fraction'])} / "
+                                          f"{labels.percent(row['baseline_null_fraction'])}"),
+    ]
+    return html.Table(html.Tbody([html.Tr([html.Th(k), html.Td(v, className="num")])
+                                  for k, v in pairs]), className="table metrics")

@@ -1,0 +1,241 @@
+"""Plotly figures as plain dicts (no plotly.graph_objects validation: it costs more than the
+data on a 200-column heatmap), built from query results; pure functions, testable as data."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboards import labels
+from dashboards.queries import DRIFT, ERROR, NO_DATA, QUALITY_FAILED, Histogram
+
+Figure = dict[str, Any]
+
+FONT = {"family": "Inter, system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12,
+        "color": "#1f2937"}
+# One colour per KL decade, 1e-4 .. 1 nats (the overview's legend draws the same stops).
+KL_STOPS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+KL_DECADE_COLORS = ("#f7fcf0", "#ccebc5", "#7bccc4", "#2b8cbe", "#084081")
+KL_COLORS = [[0.0, KL_DECADE_COLORS[0]],
+             *([stop, color] for stop, color in zip(KL_STOPS, KL_DECADE_COLORS, strict=True))]
+BASELINE_COLOR, CURRENT_COLOR, DRIFT_COLOR = "#cbd5e1", "#2563eb", "#dc2626"
+# Marker per non-ok status: the heatmap colour is the KL, the marker says what it means.
+STATUS_MARKERS: dict[str, dict[str, Any]] = {
+    DRIFT: {"symbol": "circle", "color": DRIFT_COLOR, "size": 10,
+            "line": {"color": "#ffffff", "width": 1.5}, "label": "drift"},
+    QUALITY_FAILED: {"symbol": "triangle-up", "color": "#f59e0b", "size": 10,
+                     "line": {"color": "#ffffff", "width": 1}, "label": "quality gate failed"},
+    ERROR: {"symbol": "x-thin", "color": "#111827", "size": 9,
+            "line": {"color": "#111827", "width": 2}, "label": "error"},
+    NO_DATA: {"symbol": "circle-open", "color": "#6b7280", "size": 8,
+              "line": {"color": "#6b7280", "width": 1.5}, "label": "no data"},
+}
+CONFIG: Any = {"displaylogo": False, "responsive": True,
+               "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+HEATMAP_CONFIG: Any = {**CONFIG, "displayModeBar": False}
+
+
+def _base_layout(**extra: Any) -> dict[str, Any]:
+    layout = {"font": FONT, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "#ffffff",
+              "margin": {"l": 60, "r": 20, "t": 10, "b": 40}, "hoverlabel": {"align": "left"}}
+    layout.update(extra)
+    return layout
+
+
+def tick_label(start: datetime, hourly: bool) -> str:
+    return start.strftime("%m-%d %H:%M") if hourly else start.strftime("%b %d")
+
+
+def _is_hourly(starts: list[datetime]) -> bool:
+    return any(s.hour or s.minute for s in starts)
+
+
+def heatmap(cells: pd.DataFrame, columns: list[str]) -> Figure:
+    """Columns × latest windows; colour = KL, a marker on every cell that is not ok.
+
+    Kept small on the wire (a year × 200 columns must paint fast): z is the raw KL and the
+    colour scale has a stop at every decade, so colours follow log10 KL piecewise while the
+    hover shows the true value; x is each window's start (ISO), which a click hands back.
+    """
+    starts = pd.DatetimeIndex(np.sort(cells["window_start"].unique()))
+    present = set(cells["column_name"])
+    rows = [c for c in columns if c in present]
+    keys = [s.isoformat(timespec="minutes") for s in starts]
+    hourly = _is_hourly(list(starts))
+    ticks = [tick_label(s, hourly) for s in starts]
+    by_cell = cells.set_index(["column_name", "window_start"])
+    z = by_cell["kl_divergence"].unstack().reindex(index=rows, columns=starts)
+    status = by_cell["status"].unstack().reindex(index=rows, columns=starts)
+    data: list[dict[str, Any]] = [{
+        "type": "heatmap", "x": keys, "y": rows, "z": _json_matrix(z.to_numpy(dtype=float)),
+        "text": status.fillna("").to_numpy(dtype=object).tolist(),
+        "hovertemplate": "<b>%{y}</b> · %{x}<br>KL %{z:.3g} · %{text}<extra></extra>",
+        "zmin": 0.0, "zmax": KL_STOPS[-1], "colorscale": KL_COLORS, "showscale": False,
+        "xgap": 1, "ygap": 1, "hoverongaps": False, "name": "KL", "uid": "kl",
+    }]
+    flagged = cells[cells["status"].isin(list(STATUS_MARKERS)) & cells["column_name"].isin(rows)]
+    for state, style in STATUS_MARKERS.items():
+        mine = flagged[flagged["status"] == state]
+        if mine.empty:
+            continue
+        data.append({
+            "type": "scatter", "mode": "markers", "name": style["label"], "uid": f"status-{state}",
+            "x": [pd.Timestamp(s).isoformat(timespec="minutes") for s in mine["window_start"]],
+            "y": mine["column_name"].astype(str).tolist(), "hoverinfo": "skip",
+            "marker": {"symbol": style["symbol"], "color": style["color"], "size": style["size"],
+                       "line": style["line"]},
+        })
+    row_px = 26 if len(rows) <= 12 else 20 if len(rows) <= 40 else 15
+    # Fixed margins sized from the labels: plotly's automargin would draw everything twice.
+    left = 16 + 7 * max((len(r) for r in rows), default=4)
+    bottom = 14 + (5 * max((len(t) for t in ticks), default=4) if len(keys) > 8 else 14)
+    layout = _base_layout(
+        height=max(170, 40 + bottom + row_px * len(rows)),
+        margin={"l": left, "r": 10, "t": 8, "b": bottom},
+        xaxis={"type": "category", "tickangle": -45 if len(keys) > 8 else 0, "showgrid": False,
+               "ticks": "", "fixedrange": True, "tickvals": keys, "ticktext": ticks},
+        yaxis={"type": "category", "autorange": "reversed", "showgrid": False,
+               "fixedrange": True, "tickfont": {"size": 11}},
+        showlegend=len(data) > 1,
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
+                "font": {"size": 11}},
+    )
+    return {"data": data, "layout": layout}
+
+
+def _json_matrix(z: np.ndarray) -> list[list[float | None]]:
+    rounded = np.vectorize(lambda v: float(f"{v:.4g}"), otypes=[float])(z) if z.size else z
+    return [[None if math.isnan(v) else v for v in row] for row in rounded.tolist()]
+
+
+def overlay(hist: Histogram, column: str, kind: str | None,
+            highlight: set[str] | None = None) -> Figure:
+    """Baseline vs current share of every frozen bin; top contributing bins are outlined."""
+    b_total, c_total = max(sum(hist.baseline), 1), max(sum(hist.current), 1)
+    b_share = [c / b_total for c in hist.baseline]
+    c_share = [c / c_total for c in hist.current]
+    ticks = [labels.axis_label(label, kind) for label in hist.labels]
+    phrases = [labels.bin_phrase(column, label, kind) for label in hist.labels]
+    hover = [f"<b>{p}</b><br>baseline {labels.percent(bs)} ({bc:,} rows)<br>"
+             f"current {labels.percent(cs)} ({cc:,} rows)"
+             for p, bs, bc, cs, cc in zip(phrases, b_share, hist.baseline, c_share,
+                                          hist.current, strict=True)]
+    marked = [label in (highlight or set()) for label in hist.labels]
+    common = {"type": "bar", "x": ticks, "text": hover, "textposition": "none",
+              "hovertemplate": "%{text}<extra></extra>"}
+    data = [
+        {**common, "y": b_share, "name": "baseline", "uid": "baseline",
+         "marker": {"color": BASELINE_COLOR}, "width": 0.85},
+        {**common, "y": [None if m else v for v, m in zip(c_share, marked, strict=True)],
+         "name": "this window", "uid": "current", "width": 0.45,
+         "marker": {"color": CURRENT_COLOR}},
+    ]
+    if any(marked):  # the bins the "what changed" list names, in the drift colour
+        data.append({**common, "y": [v if m else None for v, m in zip(c_share, marked,
+                                                                       strict=True)],
+                     "name": "this window: top contributors", "uid": "current-top",
+                     "width": 0.45, "marker": {"color": DRIFT_COLOR}})
+    layout = _base_layout(
+        barmode="overlay", height=340, bargap=0.1, hovermode="closest",
+        margin={"l": 50, "r": 10, "t": 10, "b": 10},
+        xaxis={"type": "category", "tickangle": -40 if len(ticks) > 8 else 0,
+               "automargin": True, "title": {"text": column}},
+        yaxis={"tickformat": ".0%", "title": {"text": "share of rows"}, "gridcolor": "#eef2f7",
+               "rangemode": "tozero"},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+    )
+    return {"data": data, "layout": layout}
+
+
+def _clean(values: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in values]
+
+
+P_FLOOR = 1e-16  # p-values below this (often exactly 0 in float) are drawn at the floor
+
+
+def history(rows: pd.DataFrame, selected: datetime | None) -> Figure:
+    """KL, JS and p-value per window, with the thresholds; drifted windows marked."""
+    x = [pd.Timestamp(s).isoformat() for s in rows["window_start"]]
+    drift = rows["status"] == DRIFT
+    xd = [v for v, d in zip(x, drift, strict=True) if d]
+    keys = [pd.Timestamp(s).isoformat(timespec="minutes") for s in rows["window_start"]]
+    p = [None if pd.isna(v) else max(float(v), P_FLOOR) for v in rows["p_value"]]
+    hover = "%{x}<br>%{y:.4g}<extra>%{fullData.name}</extra>"
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "x": x, "y": _clean(rows["kl_divergence"]),
+         "name": "KL(baseline‖window)", "uid": "kl", "yaxis": "y", "customdata": keys,
+         "line": {"color": CURRENT_COLOR, "width": 2}, "marker": {"size": 4},
+         "hovertemplate": hover},
+        {"type": "scatter", "mode": "lines", "x": x, "y": _clean(rows["threshold"]),
+         "name": "KL threshold", "uid": "kl-threshold", "yaxis": "y",
+         "line": {"color": DRIFT_COLOR, "dash": "dash", "width": 1.5, "shape": "hv"},
+         "hovertemplate": hover},
+        {"type": "scatter", "mode": "markers", "x": xd,
+         "y": _clean(rows.loc[drift, "kl_divergence"]), "name": "drift", "uid": "drift",
+         "yaxis": "y", "marker": {"color": DRIFT_COLOR, "size": 8, "symbol": "circle"},
+         "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "lines+markers", "x": x, "y": _clean(rows["js_divergence"]),
+         "name": "Jensen–Shannon", "uid": "js", "yaxis": "y2", "customdata": keys,
+         "line": {"color": "#7c3aed", "width": 1.5}, "marker": {"size": 3},
+         "hovertemplate": hover},
+        {"type": "scatter", "mode": "lines+markers", "x": x, "y": p, "name": "p-value",
+         "uid": "p", "yaxis": "y3", "customdata": keys,
+         "line": {"color": "#0f766e", "width": 1.5}, "marker": {"size": 3},
+         "hovertemplate": "%{x}<br>%{y:.2e}<extra>p-value</extra>"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": _clean(rows["p_value_threshold"]),
+         "name": "p-value threshold", "uid": "p-threshold", "yaxis": "y3",
+         "line": {"color": DRIFT_COLOR, "dash": "dot", "width": 1.5, "shape": "hv"},
+         "hovertemplate": hover},
+    ]
+    shapes = []
+    if selected is not None:
+        shapes.append({"type": "line", "xref": "x", "yref": "paper",
+                       "x0": pd.Timestamp(selected).isoformat(),
+                       "x1": pd.Timestamp(selected).isoformat(), "y0": 0, "y1": 1,
+                       "line": {"color": "#94a3b8", "width": 1, "dash": "dot"}})
+    axis = {"gridcolor": "#eef2f7", "zeroline": False, "automargin": True}
+    layout = _base_layout(
+        height=470, hovermode="x unified", shapes=shapes,
+        margin={"l": 60, "r": 10, "t": 10, "b": 30},
+        xaxis={"type": "date", "anchor": "y3", "showgrid": False},
+        yaxis={**axis, "domain": [0.6, 1.0], "title": {"text": "KL (nats)"},
+               "rangemode": "tozero"},
+        yaxis2={**axis, "domain": [0.35, 0.53], "title": {"text": "JS"}, "rangemode": "tozero"},
+        yaxis3={**axis, "domain": [0.0, 0.28], "title": {"text": "p-value"}, "type": "log",
+                "exponentformat": "power", "dtick": 4 if min(
+                    (v for v in p if v is not None), default=1.0) < 1e-8 else 1},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+    )
+    return {"data": data, "layout": layout}
+
+
+def nulls(rows: pd.DataFrame) -> Figure:
+    """Null share of every window against the baseline's."""
+    x = [pd.Timestamp(s).isoformat() for s in rows["window_start"]]
+    hover = "%{x}<br>%{y:.2%}<extra>%{fullData.name}</extra>"
+    shares = [v for v in _clean(rows["current_null_fraction"]) + _clean(
+        rows["baseline_null_fraction"]) if v is not None]
+    top = max(shares, default=0.0)
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "x": x,
+         "y": _clean(rows["current_null_fraction"]), "name": "window", "uid": "null-current",
+         "line": {"color": CURRENT_COLOR, "width": 1.5}, "marker": {"size": 3},
+         "hovertemplate": hover},
+        {"type": "scatter", "mode": "lines", "x": x, "y": _clean(rows["baseline_null_fraction"]),
+         "name": "baseline", "uid": "null-baseline",
+         "line": {"color": "#64748b", "dash": "dash", "width": 1.5}, "hovertemplate": hover},
+    ]
+    layout = _base_layout(
+        height=220, hovermode="x unified", margin={"l": 60, "r": 10, "t": 10, "b": 30},
+        xaxis={"type": "date", "showgrid": False},
+        yaxis={"tickformat": ".1%", "gridcolor": "#eef2f7", "title": {"text": "null share"},
+               # all-zero shares: a 0-1% axis, not plotly's default -1..1
+               "range": [0, max(top * 1.15, 0.01)]},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+    )
+    return {"data": data, "layout": layout}

@@ -1,0 +1,166 @@
+"""Dashboard fixtures: synthetic monitoring tables (delta-rs, no Spark), the dashboard as a
+real server process, and Debian's headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards.synthetic import SyntheticMonitor, write_monitoring
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+# Two monitors with known verdicts: "cards" drifts in n000 and c001 from window 14 of 20,
+# and its window 10 failed the quality gate; "servers" (hourly) never drifts.
+CARDS = SyntheticMonitor("cards", columns=6, windows=20, drift_columns=frozenset({"n000", "c001"}),
+                         drift_from=14, quality_failures=(10,))
+SERVERS = SyntheticMonitor("servers", columns=4, windows=48, window=timedelta(hours=1),
+                           start=datetime(2025, 1, 10, tzinfo=UTC), rows_per_window=2_000)
+
+
+def write_config(directory: Path, monitors: Sequence[str], monitoring: str = "./monitoring"
+                 ) -> Path:
+    """A monitors YAML naming these monitors (their source tables need not exist)."""
+    lines = ["monitoring:", f"  path: {monitoring}", "monitors:"]
+    for name in monitors:
+        lines += [f"  - name: {name}", f"    table: ./raw/{name}", "    timestamp_column: ts",
+                  "    window: 1 day", "    baseline: {start: 2024-12-01, end: 2024-12-31}"]
+    path = directory / "monitors.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`<dir>/monitors.yaml` and `<dir>/monitoring/<table>` for CARDS and SERVERS."""
+    directory = tmp_path_factory.mktemp("synthetic-lake")
+    write_monitoring(directory / "monitoring", [CARDS, SERVERS])
+    write_config(directory, ["cards", "servers"])
+    return directory
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_dashboard(args: Sequence[str], timeout: float = 90.0) -> Iterator[str]:
+    """`kldrift dashboard ARGS` as a subprocess on a free 127.0.0.1 port; yields its URL and
+    stops that process (by its PID) afterwards."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kl_udfs.cli", "dashboard", *args, "--host", "127.0.0.1",
+         "--port", str(port), "--refresh", "0"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read() if proc.stdout else ""
+                raise AssertionError(f"the dashboard exited with {proc.returncode}:\n{output}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the dashboard did not answer on {url} in {timeout:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("no /usr/bin/chromium: run 'bash infra/bootstrap.sh --browser' "
+                    "(installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page; browser errors fail the test, not just the screenshot."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+def screenshot(tab: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    tab.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def tree(component: Any) -> Any:
+    """A Dash component as the JSON the browser receives."""
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
+
+    return json.loads(json.dumps(component, cls=PlotlyJSONEncoder))
+
+
+def nodes(data: Any) -> Iterator[dict[str, Any]]:
+    """Every component in a JSON tree (depth first)."""
+    if isinstance(data, list | tuple):
+        for item in data:
+            yield from nodes(item)
+    elif isinstance(data, dict) and "props" in data:
+        yield data
+        for value in data["props"].values():
+            yield from nodes(value)
+
+
+def find(data: Any, **props: Any) -> list[dict[str, Any]]:
+    """Components whose props include all of `props` (use data_x for data-x)."""
+    wanted = {k.replace("_", "-") if k.startswith("data_") else k: v for k, v in props.items()}
+    return [n for n in nodes(data) if all(n["props"].get(k) == v for k, v in wanted.items())]
+
+
+def text(data: Any) -> str:
+    """All the text under a JSON tree, space separated."""
+    if isinstance(data, str):
+        return data
+    if isinstance(data, list | tuple):
+        return " ".join(text(item) for item in data)
+    if isinstance(data, dict) and "props" in data:
+        return text(data["props"].get("children"))
+    return ""
