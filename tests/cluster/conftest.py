@@ -100,8 +100,11 @@ class Cluster:
 
     def script(self, action: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(["bash", str(ROOT / "infra" / "cluster.sh"), action], env=self.env,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"cluster.sh {action}: {done.stdout}{done.stderr}"
+                              capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            logs = "".join(f"\n--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-15:])
+                           for log in sorted((self.state_dir / "logs").glob("*.out")))
+            raise AssertionError(f"cluster.sh {action}: {done.stdout}{done.stderr}{logs}")
         return done
 
 
@@ -125,7 +128,9 @@ def cluster() -> Iterator[Cluster]:
            # 7077 as documented, unless another cluster on this machine holds it already.
            "KLDRIFT_CLUSTER_PORT": "7077" if _free(7077) else str(_any_port()),
            "KLDRIFT_CLUSTER_UI_PORT": str(_any_port()), "KLDRIFT_CLUSTER_WORKERS": "2",
-           "KLDRIFT_WORKER_CORES": "1", "KLDRIFT_WORKER_MEMORY": "1280m"}
+           "KLDRIFT_WORKER_CORES": "1", "KLDRIFT_WORKER_MEMORY": "1280m",
+           # Daemons start slowly on a loaded 2-core machine (the other test worker runs too).
+           "KLDRIFT_CLUSTER_TIMEOUT": "400"}
     handle = Cluster("", "", state, env)
     try:
         handle.script("up")
