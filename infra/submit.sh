@@ -31,10 +31,12 @@ done
 [ -n "$master" ] || { echo "submit: no master: pass --master, set KLDRIFT_SPARK_MASTER or run 'make cluster-up'" >&2; exit 2; }
 
 # Coordinates, exclusions and the zip all come from the library, so they match the session's.
-read -r package excludes pyfiles < <(KLDRIFT_CACHE_DIR=$CACHE "$PY" -c '
+mapfile -t found < <(KLDRIFT_CACHE_DIR=$CACHE "$PY" -c '
 from kl_udfs.shipping import package_zip
 from kl_udfs.spark_session import delta_package, excluded_packages
-print(delta_package(), excluded_packages(), package_zip())')
+print(delta_package(), excluded_packages(), package_zip(), sep="\n")')
+[ ${#found[@]} -eq 3 ] || { echo "submit: could not build the kl_udfs zip" >&2; exit 1; }
+package=${found[0]} excludes=${found[1]} pyfiles=${found[2]}
 
 spark_home=$("$PY" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
 command=("$spark_home/bin/spark-submit" --master "$master"
@@ -45,5 +47,8 @@ command=("$spark_home/bin/spark-submit" --master "$master"
   --conf spark.sql.session.timeZone=UTC
   --py-files "$pyfiles" "${options[@]}" "$@")
 echo "submit: ${command[*]}" >&2
-export KLDRIFT_CACHE_DIR=$CACHE SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
+export KLDRIFT_CACHE_DIR=$CACHE
+case "$master" in  # a loopback cluster needs a loopback driver; elsewhere Spark decides
+  local*|spark://127.0.0.1:*|spark://localhost:*) export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1} ;;
+esac
 exec "${command[@]}"
