@@ -5,6 +5,9 @@ One master and two one-core workers on 127.0.0.1, started once per session by
 `make cluster-up` cluster is left alone) and stopped by PID at the end. Jobs reach it the way a
 user's would: `kldrift --master spark://...`, `infra/submit.sh` from a clean shell, Airflow.
 The reference results come from the same code on the in-process `local[2]` session.
+
+`payments` is the demo's card monitor (same generator, columns and thresholds) on 2,000 rows
+a day; `payments_core` is a second monitor of the same table.
 """
 
 from __future__ import annotations
