@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from tests.cluster import jobs
+from tests.conftest import free_port
 from tests.orchestration.conftest import airflow_db  # noqa: F401 (the Airflow home fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,12 +117,6 @@ def _free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _any_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     from kl_udfs.spark_session import cache_dir
@@ -129,8 +124,8 @@ def cluster() -> Iterator[Cluster]:
     state = cache_dir() / "cluster-tests"
     env = {**os.environ, **jobs.spark_env(), "KLDRIFT_CLUSTER_DIR": str(state),
            # 7077 as documented, unless another cluster on this machine holds it already.
-           "KLDRIFT_CLUSTER_PORT": "7077" if _free(7077) else str(_any_port()),
-           "KLDRIFT_CLUSTER_UI_PORT": str(_any_port()), "KLDRIFT_CLUSTER_WORKERS": "2",
+           "KLDRIFT_CLUSTER_PORT": "7077" if _free(7077) else str(free_port()),
+           "KLDRIFT_CLUSTER_UI_PORT": str(free_port()), "KLDRIFT_CLUSTER_WORKERS": "2",
            "KLDRIFT_WORKER_CORES": "1", "KLDRIFT_WORKER_MEMORY": "1280m",
            # Daemons start slowly on a loaded 2-core machine (the other test worker runs too).
            "KLDRIFT_CLUSTER_TIMEOUT": "400"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from dashboards.synthetic import SyntheticMonitor, write_monitoring
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -50,12 +50,6 @@ def synthetic_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_monitoring(directory / "monitoring", [CARDS, SERVERS])
     write_config(directory, ["cards", "servers"])
     return directory
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from typing import Any, ClassVar
 import pytest
 from pyspark.sql import functions as F
 
+from tests.conftest import free_port
 from tests.orchestration.conftest import CONFIG, LAKE, ROOT
 
 pytestmark = pytest.mark.spark
@@ -269,9 +269,7 @@ def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  #
 
     requests = Path(lake.monitoring.path) / REQUESTS_FILE
     requests.unlink(missing_ok=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/"}
     log = (Path(os.environ["AIRFLOW_HOME"]) / "standalone.log").open("w")

@@ -11,7 +11,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from kl_udfs.quality import check_window
 from kl_udfs.sql_local import run_sql
 from kl_udfs.sql_queries import load_query, ready_queries, registration_sql
 from kl_udfs.windows import Window
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.spark
 
@@ -221,15 +221,9 @@ def test_registration_creates_missing_tables_with_the_contract_schema(
 # --- the Thrift server, with beeline as the client ------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
-    port, run_dir = _free_port(), tmp_path_factory.mktemp("sql-server")
+    port, run_dir = free_port(), tmp_path_factory.mktemp("sql-server")
     started = subprocess.run(
         [KLDRIFT, "--master", "local[1]", "sql-server", "--config", str(lake / "monitors.yaml"),
          "--port", str(port), "--run-dir", str(run_dir)],
