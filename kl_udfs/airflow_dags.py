@@ -81,8 +81,7 @@ def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config |
 
 def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
                 window_args: bool, extra_args: tuple[str, ...] = (), **kwargs: Any) -> Any:
-    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-
+    from kl_udfs.airflow_operator import KlDriftSubmitOperator
     from kl_udfs.spark_session import cache_dir, delta_package, excluded_packages
 
     args = ["--config", str(config_path), "--monitor", monitor]
@@ -91,7 +90,7 @@ def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
                  "--end", "{{ data_interval_end.isoformat() }}"]
     args += extra_args
     python = os.environ.get("PYSPARK_PYTHON", sys.executable)
-    return SparkSubmitOperator(
+    return KlDriftSubmitOperator(
         task_id=task_id,
         application=str(JOBS / job),
         application_args=args,

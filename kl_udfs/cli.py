@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kl_udfs.errors import KlDriftError
+from kl_udfs.errors import BAD_INPUT_EXIT, KlDriftError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except KlDriftError as error:
         print(f"kldrift: error: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
 
 
 if __name__ == "__main__":

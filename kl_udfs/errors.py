@@ -30,3 +30,8 @@ class KlDriftError(Exception):
         prefix = ", ".join(where)
         text = " ".join(self.reason.split())  # one line, whatever the cause printed
         return f"{prefix}: {text}" if prefix else text
+
+
+# The CLI's exit status for a KlDriftError. Re-running cannot fix bad input, so the Airflow
+# task fails at once instead of retrying (kl_udfs/airflow_operator.py).
+BAD_INPUT_EXIT = 2

@@ -26,7 +26,7 @@ from kl_udfs.errors import KlDriftError
 from kl_udfs.quality import failed_windows
 from kl_udfs.source import open_table
 from kl_udfs.store import load_baseline, save_baseline
-from kl_udfs.tables import DRIFT_RESULTS, PROFILES, RUNS, ensure_tables, merge
+from kl_udfs.tables import DRIFT_RESULTS, PROFILES, RUNS, append_run, ensure_tables, merge
 from kl_udfs.windows import Window, split
 
 DEFAULT_BATCH_WINDOWS = 31
@@ -71,7 +71,7 @@ def recorded(spark: SparkSession, config: Config, record: RunRecord) -> Iterator
                "finished_at": finished}
         frame = spark.createDataFrame([tuple(row.get(f) for f in RUNS.schema.fieldNames())],
                                       RUNS.schema)
-        merge(spark, config.monitoring.path, RUNS, frame, {"monitor": [record.monitor]})
+        append_run(spark, config.monitoring.path, frame)
 
 
 def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> str:

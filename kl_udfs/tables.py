@@ -180,6 +180,13 @@ _RETRYABLE = ("ConcurrentAppendException", "ConcurrentDeleteReadException",
               "ProtocolChangedException", "MetadataChangedException", "DELTA_CONCURRENT")
 
 
+def append_run(spark: SparkSession, root: str, rows: DataFrame) -> None:
+    """Add `runs` rows. Each carries a fresh run_id, so a blind append cannot duplicate a
+    key, never conflicts with another writer, and costs a fraction of a MERGE."""
+    rows.select(*RUNS.schema.fieldNames()).write.format("delta").mode("append").save(
+        table_path(root, RUNS))
+
+
 def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
           partition_values: dict[str, Sequence[object]], attempts: int = 6) -> None:
     """Upsert `rows` on the table's key; re-running the same rows replaces, never duplicates.

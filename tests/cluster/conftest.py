@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.cluster import jobs
-from tests.conftest import free_port
+from tests.conftest import FAST_JVM, free_port
 from tests.orchestration.conftest import airflow_db  # noqa: F401 (the Airflow home fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def write_config(place: Path, table: Path, name: str = "monitors.yaml",
                  one_executor: bool = False) -> Path:
     path = place / name
     path.write_text(CONFIG.format(table=table, columns=COLUMNS, core=CORE_COLUMNS,
-                                  jvm=jobs.FAST_JVM, extra=ONE_EXECUTOR if one_executor else ""))
+                                  jvm=FAST_JVM, extra=ONE_EXECUTOR if one_executor else ""))
     return path
 
 
@@ -94,10 +94,10 @@ class Cluster:
         return int((self.state_dir / "pids" /
                     f"spark-kldrift-org.apache.spark.deploy.{daemon}-{instance}.pid").read_text())
 
-    def completed_apps(self) -> list[str]:
-        """Application ids the master has seen finish (its JSON status page)."""
+    def completed_apps(self) -> dict[str, str]:
+        """{application id: name} of what the master has seen finish (its JSON status page)."""
         with urllib.request.urlopen(f"{self.ui}/json/", timeout=10) as response:
-            return [app["id"] for app in json.load(response)["completedapps"]]
+            return {app["id"]: app["name"] for app in json.load(response)["completedapps"]}
 
     def worker_dir(self, instance: int) -> Path:
         return self.state_dir / "work" / f"worker-{instance}"

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.conftest import FAST_JVM
+
 if TYPE_CHECKING:
     from tests.cluster.conftest import Cluster
 
@@ -20,9 +22,6 @@ VENV_BIN = Path(sys.executable).parent
 JOB_TIMEOUT_S = 1200  # a hung job fails the test instead of the CI run
 CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"  # what a fresh login shell has: java, bash
 TOLERANCE = 1e-12
-# Short-lived JVMs on tiny data spend most of their CPU compiling: C1 only and the serial
-# collector cut a job's CPU time several-fold on a 2-core machine. Tests only.
-FAST_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 METRICS = ("kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic", "p_value",
            "current_null_fraction", "baseline_null_fraction")
 EXACT = ("baseline_id", "status", "current_count", "baseline_count", "column_kind", "threshold")

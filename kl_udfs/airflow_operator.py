@@ -1,0 +1,28 @@
+"""The SparkSubmitOperator the generated DAGs use: bad input fails the task without retries.
+
+Retries are for what may pass next time (a lost executor, a busy cluster). A missing table or
+column, a broken config or a missing baseline fails the same way on every try, and three
+spark-submits of it only delay the red task. The job says which it was by its exit status,
+which spark-submit passes on in client mode (in cluster mode it may not: then Airflow retries,
+as before).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from kl_udfs.errors import BAD_INPUT_EXIT
+
+
+class KlDriftSubmitOperator(SparkSubmitOperator):
+    def execute(self, context: Any) -> None:
+        try:
+            super().execute(context)
+        except AirflowException as error:
+            process = getattr(self._hook, "_submit_sp", None)
+            if process is not None and process.returncode == BAD_INPUT_EXIT:
+                raise AirflowFailException(f"bad input, not retried: {error}") from error
+            raise
