@@ -217,6 +217,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=Path(".cache/bench-peers"))
     parser.add_argument("--out", type=Path, default=Path("bench/results/peers"))
     args = parser.parse_args(argv)
+    args.data_dir = args.data_dir.resolve()  # the monitors config names the table by path
     for needed in ("floor", "kl-drift window"):
         if needed not in args.contenders:
             parser.error(f"'{needed}' is needed: the others are reported against it")
