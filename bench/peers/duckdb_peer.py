@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any
 
+from peer_io import peak_rss_mib
+
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -45,13 +47,6 @@ def query(spec: dict[str, Any]) -> str:
     return (f"SELECT column_idx, bin, count(*) AS n FROM (SELECT {binned} FROM {source}) "
             f"UNPIVOT (bin FOR column_idx IN ({listed})) GROUP BY ALL")
 
-
-def peak_rss_mib() -> float:
-    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries that over exec, so
-    a child would report the size of the process that started it."""
-    with open("/proc/self/status") as status:
-        line = next(x for x in status if x.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
 
 
 def main() -> None:

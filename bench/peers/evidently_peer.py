@@ -15,6 +15,8 @@ import sys
 import time
 from typing import Any
 
+from peer_io import peak_rss_mib
+
 
 def _kl_values(snapshot: Any, columns: list[str]) -> dict[str, float]:
     found: dict[str, float] = {}
@@ -27,13 +29,6 @@ def _kl_values(snapshot: Any, columns: list[str]) -> dict[str, float]:
             found[match.group(1)] = float(value)
     return found
 
-
-def peak_rss_mib() -> float:
-    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries that over exec, so
-    a child would report the size of the process that started it."""
-    with open("/proc/self/status") as status:
-        line = next(x for x in status if x.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
 
 
 def main() -> None:

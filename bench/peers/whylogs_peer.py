@@ -15,13 +15,7 @@ import os
 import sys
 import time
 
-
-def peak_rss_mib() -> float:
-    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries that over exec, so
-    a child would report the size of the process that started it."""
-    with open("/proc/self/status") as status:
-        line = next(x for x in status if x.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
+from peer_io import peak_rss_mib
 
 
 def main() -> None:
