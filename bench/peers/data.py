@@ -92,11 +92,10 @@ def _chunk(shape: Shape, day: datetime, drifted: bool, start: int, rows: int) ->
     return pa.table(arrays)
 
 
-def _days(shape: Shape) -> list[tuple[str, datetime, bool]]:
-    return [("reference", REFERENCE_DAY, False), ("window", WINDOW_DAY, True)]
+DAYS = [("reference", REFERENCE_DAY, False), ("window", WINDOW_DAY, True)]  # (name, day, drifts)
 
 
-def dataset(data_dir: Path, shape: Shape, log: object = None) -> Dataset:
+def dataset(data_dir: Path, shape: Shape) -> Dataset:
     """The dataset of this shape, generated unless an identical one is already there."""
     from deltalake import write_deltalake
 
@@ -106,7 +105,7 @@ def dataset(data_dir: Path, shape: Shape, log: object = None) -> Dataset:
     if marker.exists() and json.loads(marker.read_text()) == expected:
         return found
     shutil.rmtree(found.root, ignore_errors=True)
-    for day_name, day, drifted in _days(shape):
+    for day_name, day, drifted in DAYS:
         found.parquet(day_name).mkdir(parents=True)
         for n, start in enumerate(range(0, shape.rows, CHUNK_ROWS)):
             chunk = _chunk(shape, day, drifted, start, min(CHUNK_ROWS, shape.rows - start))

@@ -30,7 +30,7 @@ def _uv() -> str:
     return found
 
 
-def python_of(peer: str, log: object = print) -> Path:
+def python_of(peer: str) -> Path:
     """The interpreter of the peer's virtualenv, built unless it is up to date."""
     requirements = PEERS[peer]
     root = cache_dir() / "bench-venvs" / peer
