@@ -51,7 +51,8 @@ bench: setup-browser bench-peers
 	$(VENV)/python bench/histogram_pass.py --rows 1000000 10000000 20000000 --columns 12 200
 	$(VENV)/python bench/dashboard_paint.py --columns 200 --days 365 --repeat 5
 
-# kl-drift against its peers (floor, naive PySpark, GX, DuckDB) and the KL step alone.
+# kl-drift against its peers (floor, naive PySpark, GX, DuckDB, Evidently, whylogs) and the
+# KL step alone; the peers get virtualenvs of their own in .cache/bench-venvs.
 bench-peers: setup
 	$(VENV)/python -m bench.peers.run --rows 1000000 10000000 --columns 12 200 --repeat 3
 	$(VENV)/python -m bench.peers.kl_step --column-windows 10000

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
@@ -133,20 +134,17 @@ def great_expectations(setup: Setup) -> KL:
 
     expectations, names = [], []
     for i, b in enumerate(setup.bins):
-        reference = setup.reference[i][:b.null_index]
-        weights = [float(x) for x in reference / reference.sum()]
-        if b.kind == CATEGORICAL:
-            # GX has no "other" value: values outside the list are its tail, held out here.
-            partition = {"values": list(b.categories), "weights": weights[:-1],
-                         "tail_weights": [0.0, weights[-1]]}
-        else:
-            partition = {"bins": [float("-inf"), *b.edges, float("inf")], "weights": weights}
-        column = b.name if not b.is_temporal else None
-        if column is None:
+        if b.is_temporal:
             continue  # GX bins numbers only; kl-drift bins timestamps as seconds
+        # GX has no "other" value and wants weights summing to 1 over its values.
+        reference = setup.reference[i][:b.null_index - (b.kind == CATEGORICAL)]
+        weights = [float(x) for x in reference / reference.sum()]
+        partition: dict[str, list[Any]] = (
+            {"values": list(b.categories), "weights": weights} if b.kind == CATEGORICAL
+            else {"bins": [float("-inf"), *b.edges, float("inf")], "weights": weights})
         expectations.append(gxe.ExpectColumnKLDivergenceToBeLessThan(
-            column=column, partition_object=partition, threshold=1e9))
-        names.append(column)
+            column=b.name, partition_object=partition, threshold=1e9))
+        names.append(b.name)
     results = run_expectations(setup.window(), expectations)
     return {name: float(r.result.get("observed_value", float("nan")) or float("nan"))
             for name, r in zip(names, results, strict=True)}
