@@ -7,7 +7,7 @@ export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/python
 export SPARK_LOCAL_IP := 127.0.0.1
 
 .PHONY: setup demo test lint bench bench-quick clean sql-server sql-server-stop \
-	setup-browser dashboard cluster-up cluster-down bench-cluster bench-peers
+	setup-browser dashboard cluster-up cluster-down bench-cluster bench-peers bench-curves
 
 setup:
 	@bash infra/bootstrap.sh
@@ -47,7 +47,7 @@ lint: setup
 	$(VENV)/ruff check kl_udfs jobs dags tests bench dashboards
 	$(VENV)/mypy
 
-bench: setup-browser bench-peers
+bench: setup-browser bench-peers bench-curves
 	$(VENV)/python bench/histogram_pass.py --rows 1000000 10000000 20000000 --columns 12 200
 	$(VENV)/python bench/dashboard_paint.py --columns 200 --days 365 --repeat 5
 
@@ -56,6 +56,11 @@ bench: setup-browser bench-peers
 bench-peers: setup
 	$(VENV)/python -m bench.peers.run --rows 1000000 10000000 --columns 12 200 --repeat 3
 	$(VENV)/python -m bench.peers.kl_step --column-windows 10000
+
+# How cost grows with rows, columns, cardinality, windows per backfill; KL step alone.
+# Tables and PNG plots in docs/bench/ (matplotlib in its own virtualenv).
+bench-curves: setup
+	$(VENV)/python -m bench.peers.curves
 
 bench-quick: setup-browser
 	$(VENV)/python bench/histogram_pass.py --rows 200000 --columns 12 200 --repeat 1

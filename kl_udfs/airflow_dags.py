@@ -30,7 +30,8 @@ DEFAULT_START = datetime(2026, 1, 1)
 RETRY_DELAY_ENV = "KLDRIFT_RETRY_DELAY_S"
 
 
-def _default_args() -> dict[str, Any]:
+def default_args() -> dict[str, Any]:
+    """Retries for every kl-drift task: transient failures (a restart, a lost executor) pass."""
     delay = timedelta(seconds=float(os.environ.get(RETRY_DELAY_ENV, "60")))
     return {"retries": 2, "retry_delay": delay}
 
@@ -136,9 +137,9 @@ def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
 
     start = monitor.baseline.end or DEFAULT_START
     schedule = CronDataIntervalTimetable(cron_for(monitor.window_length), timezone="UTC")
-    default_args = _default_args()
+    retrying = default_args()
     with DAG(dag_id=f"kldrift_drift__{monitor.name}", schedule=schedule, start_date=start,
-             catchup=False, max_active_runs=4, default_args=default_args,
+             catchup=False, max_active_runs=4, default_args=retrying,
              tags=["kl-drift", "drift", monitor.name], doc_md=_doc(monitor)) as dag:
         # A failed gate turns this task red (no retry: the data would fail again) while the
         # drift task still runs and marks the window's rows quality_failed.
@@ -178,7 +179,7 @@ def _baseline_dag(monitor: Monitor, config_path: Path) -> Any:
 
     with DAG(dag_id=f"kldrift_baseline__{monitor.name}", schedule=None,
              start_date=DEFAULT_START, catchup=False, tags=["kl-drift", "baseline", monitor.name],
-             default_args=_default_args(),
+             default_args=default_args(),
              doc_md=_doc(monitor)) as dag:
         _spark_task("build_baseline", "build_baseline.py", config_path, monitor.name, False)
     return dag
@@ -197,7 +198,7 @@ def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
     }
     with DAG(dag_id=f"kldrift_backfill__{monitor.name}", schedule=None,
              start_date=DEFAULT_START, catchup=False, params=params,
-             tags=["kl-drift", "backfill", monitor.name], default_args=_default_args(),
+             tags=["kl-drift", "backfill", monitor.name], default_args=default_args(),
              doc_md=_doc(monitor) + "\nTrigger with `{\"start\": ..., \"end\": ...}`: one "
                                     "drift row per column per window in [start, end).\n") as dag:
         _spark_task("backfill", "backfill.py", config_path, monitor.name, False,

@@ -7,7 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kl_udfs.airflow_dags import CONFIG_ENV, DEFAULT_CONFIG, drift_asset_uri, load_monitors
+from kl_udfs.airflow_dags import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    default_args,
+    drift_asset_uri,
+    load_monitors,
+)
 
 REQUESTS_FILE = "retraining_requests.jsonl"
 
@@ -31,6 +37,8 @@ def retraining_dag(monitor: str) -> Any:
     monitoring = config.monitoring.path if config else str(config_path.parent / "monitoring")
     with DAG(dag_id=f"retrain_{monitor}", schedule=[Asset(drift_asset_uri(monitor))],
              start_date=datetime(2026, 1, 1), catchup=False,
+             # retried: right after a (re)start the scheduler can run it before the API is up
+             default_args=default_args(),
              tags=["kl-drift", "example", "retraining"], doc_md=__doc__) as dag:
         @task(task_id="record_retraining_request")
         def request(triggering_asset_events: Any = None) -> str:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def register(spark: SparkSession, root: str, database: str) -> None:
     check_monitoring_path(root)
-    ensure_tables(spark, root, database)  # an empty table for any not written yet
+    ensure_tables(spark, root, database, for_sql=True)  # empty tables for any not written yet
 
 
 def run_sql(spark: SparkSession, root: str, database: str, text: str,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyspark.sql import SparkSession
+from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
 from kl_udfs.baseline import BaselineSource, ColumnCounts
@@ -59,23 +59,24 @@ def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baselin
 
 def load_baseline(spark: SparkSession, config: Config, monitor: Monitor,
                   baseline_id: str | None = None) -> StoredBaseline:
-    """The given baseline, else the monitor's most recently built one."""
+    """The given baseline, else the monitor's most recently built one (one query either way)."""
     table = read_table(spark, config.monitoring.path, BASELINES).where(
         F.col("monitor") == monitor.name)
-    if baseline_id is None:
-        latest = table.orderBy(F.desc("created_at"), F.desc("baseline_id")).select(
-            "baseline_id").first()
-        if latest is None:
+    if baseline_id is None:  # the newest build, skipped-only columns included
+        newest = F.max(F.struct("created_at", "baseline_id")).over(Window.partitionBy())
+        table = table.withColumn("__newest", newest).where(
+            F.col("baseline_id") == F.col("__newest.baseline_id"))
+    else:
+        table = table.where(F.col("baseline_id") == baseline_id)
+    rows = table.where(F.col("column_idx").isNotNull()).orderBy("column_idx").collect()
+    if not rows:
+        if baseline_id is None:
             raise KlDriftError("no baseline yet: run 'kldrift baseline' for this monitor first",
                                monitor=monitor.name, table=monitor.table)
-        baseline_id = latest[0]
-    rows = table.where((F.col("baseline_id") == baseline_id) & F.col("column_idx").isNotNull()) \
-        .orderBy("column_idx").collect()
-    if not rows:
         raise KlDriftError(f"baseline '{baseline_id}' not found", monitor=monitor.name,
                            table=monitor.table)
     return StoredBaseline(
-        baseline_id=str(baseline_id),
+        baseline_id=str(rows[0]["baseline_id"]),
         bins=[ColumnBins.from_json(r["bins_json"]) for r in rows],
         counts=[list(r["counts"]) for r in rows],
         previous_windows=rows[0]["previous_windows"],

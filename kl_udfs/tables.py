@@ -116,12 +116,23 @@ def table_path(root: str, spec: TableSpec) -> str:
     return str(Path(root) / spec.name) if "://" not in root else f"{root.rstrip('/')}/{spec.name}"
 
 
+def catalog_persists(spark: SparkSession) -> bool:
+    """True when table names outlive the session (a Hive metastore), not Spark's in-memory one."""
+    return spark.conf.get("spark.sql.catalogImplementation", "in-memory") != "in-memory"
+
+
 def ensure_tables(spark: SparkSession, root: str, database: str,
-                  specs: Sequence[TableSpec] = ALL_TABLES) -> None:
-    """Create missing tables (idempotent, safe when two jobs race) and register them for SQL."""
+                  specs: Sequence[TableSpec] = ALL_TABLES, for_sql: bool = False) -> None:
+    """Create missing tables (idempotent, safe when two jobs race); register them for SQL.
+
+    A job registers them only where the names outlive it (a metastore): in Spark's in-memory
+    catalog they would vanish with the job, after costing a Delta snapshot read each.
+    """
     from delta.tables import DeltaTable
 
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    register_names = for_sql or catalog_persists(spark)
+    if register_names:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     for spec in specs:
         path = table_path(root, spec)
         if not DeltaTable.isDeltaTable(spark, path):
@@ -131,7 +142,8 @@ def ensure_tables(spark: SparkSession, root: str, database: str,
             except Exception:
                 if not DeltaTable.isDeltaTable(spark, path):  # lost a creation race: fine
                     raise
-        register(spark, database, spec.name, path)
+        if register_names:
+            register(spark, database, spec.name, path)
 
 
 def _same_location(registered: str, path: str) -> bool:

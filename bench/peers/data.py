@@ -60,7 +60,8 @@ def column_name(position: int) -> str:
     return f"c{position:03d}_{KINDS[position % len(KINDS)]}"
 
 
-def _chunk(shape: Shape, day: datetime, drifted: bool, start: int, rows: int) -> pa.Table:
+def _chunk(shape: Shape, day: datetime, drifted: bool, start: int, rows: int,
+           salt: int = 0) -> pa.Table:
     base_us = int((day - datetime(1970, 1, 1)) / timedelta(microseconds=1))
     day_us = 86_400_000_000
     index = np.arange(start, start + rows, dtype=np.int64)
@@ -72,7 +73,8 @@ def _chunk(shape: Shape, day: datetime, drifted: bool, start: int, rows: int) ->
     weights = 1.0 / np.arange(1, shape.cardinality + 1) ** tilt
     weights /= weights.sum()
     for position in range(shape.columns):
-        rng = np.random.default_rng([SEED, position, int(drifted), start])
+        salted = [salt] if salt else []  # salt 0 keeps the two-day tables' seeds
+        rng = np.random.default_rng([SEED, position, int(drifted), start, *salted])
         kind = KINDS[position % len(KINDS)]
         nulls = rng.random(rows) < NULL_SHARE
         if kind == "float":
@@ -114,3 +116,29 @@ def dataset(data_dir: Path, shape: Shape) -> Dataset:
             write_deltalake(str(found.delta), chunk, mode="append")
     marker.write_text(json.dumps(expected))
     return found
+
+
+def daily_table(data_dir: Path, shape: Shape, days: int) -> Path:
+    """A Delta table of `days` consecutive days from REFERENCE_DAY, `shape.rows` rows each.
+
+    For the backfill curve: every day is drawn afresh (no drift), written in time order in
+    files of about CHUNK_ROWS rows so a window read skips the other days' files.
+    """
+    from deltalake import write_deltalake
+
+    root = data_dir / f"daily_{shape.name}_days{days}"
+    marker = root / "_shape.json"
+    expected = {"shape": shape.__dict__, "days": days, "seed": SEED, "version": VERSION}
+    if marker.exists() and json.loads(marker.read_text()) == expected:
+        return root / "delta"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    pending: list[pa.Table] = []
+    for d in range(days):
+        pending.append(_chunk(shape, REFERENCE_DAY + timedelta(days=d), False, 0, shape.rows,
+                              salt=d + 1))
+        if sum(t.num_rows for t in pending) >= CHUNK_ROWS or d == days - 1:
+            write_deltalake(str(root / "delta"), pa.concat_tables(pending), mode="append")
+            pending = []
+    marker.write_text(json.dumps(expected))
+    return root / "delta"

@@ -20,6 +20,7 @@ PEERS: dict[str, list[str]] = {
     # whylogs 1.6 uses numpy-1 names (np.unicode_); pyarrow 21+ needs numpy 2
     "whylogs": ["whylogs[viz]==1.6.4", "pyspark==4.2.0", "pandas<3", "numpy<2",
                 "pyarrow>=18,<21"],
+    "plots": ["matplotlib==3.11.2"],  # bench/peers/plot.py draws the curves
 }
 
 

@@ -269,17 +269,39 @@ def test_retraining_dag_records_the_request(lake, tmp_path: Path) -> None:  # ty
     assert json.loads(path.read_text().splitlines()[0])["monitor"] == "cards"
 
 
+def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, "airflow standalone exited"
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} did not answer in {timeout_s:.0f} s"
+            time.sleep(1)
+
+
 def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  # type: ignore[no-untyped-def]
     """A real `airflow standalone` (scheduler, API server, DAG processor) picks up the drift
     asset event emitted by the drifting window's alert and runs the retraining DAG."""
+    from airflow.models.dag import DagModel
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from kl_udfs.retraining import REQUESTS_FILE
 
     requests = Path(lake.monitoring.path) / REQUESTS_FILE
     requests.unlink(missing_ok=True)
+    # Only the retraining DAG may run, and only once the API server answers: the scheduler
+    # starts first, and a task it launches before the API is up fails to connect.
+    with create_session() as session:
+        session.execute(update(DagModel).values(is_paused=True))
     port = free_port()
     env = {**os.environ, "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/"}
@@ -288,6 +310,10 @@ def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  #
                                env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
+        _wait_for_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", airflow, 180)
+        with create_session() as session:
+            session.execute(update(DagModel).where(DagModel.dag_id == "retrain_cards")
+                            .values(is_paused=False))
         deadline, state = time.monotonic() + 420, None
         while time.monotonic() < deadline and state not in ("success", "failed"):
             assert airflow.poll() is None, "airflow standalone exited"
@@ -295,7 +321,10 @@ def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  #
             with create_session() as session:
                 runs = session.scalars(select(DagRun).where(DagRun.dag_id == "retrain_cards")).all()
                 state = runs[0].state if runs else None
-        assert state == "success", f"retraining run: {state}; see {log.name}"
+        task_logs = sorted((Path(os.environ["AIRFLOW_HOME"]) / "logs" / "dag_id=retrain_cards")
+                           .rglob("*.log"))
+        tail = task_logs[-1].read_text()[-2000:] if task_logs else "(no task log)"
+        assert state == "success", f"retraining run: {state}; see {log.name}; task log:\n{tail}"
         assert runs[0].run_type == "asset_triggered"
         request = json.loads(requests.read_text().splitlines()[0])
         assert request["monitor"] == "cards"
