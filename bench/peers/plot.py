@@ -14,12 +14,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
 
-def _finish(fig: Any, ax: Any, out: Path) -> None:
-    """Log axes with plain numbers (1,000 not 10^3), a grid and the legend; then save."""
+def _finish(fig: Any, ax: Any, out: Path, xs: list[float]) -> None:
+    """Log axes labelled in plain numbers (x at the measured points, y at 1-2-5 steps), a grid
+    and the legend; then save."""
     plain = FuncFormatter(lambda value, _: f"{value:,g}")
+    ax.xaxis.set_major_locator(FixedLocator(sorted(set(xs))))
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(plain)
         axis.set_minor_formatter(NullFormatter())
@@ -36,7 +39,7 @@ def _scan(rows: list[dict[str, Any]], key: str, title: str, xlabel: str, out: Pa
         points = sorted((r[key], r["seconds"]) for r in rows if r["contender"] == name)
         ax.plot(*zip(*points, strict=True), marker="o", label=name)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="seconds (median)", title=title)
-    _finish(fig, ax, out)
+    _finish(fig, ax, out, [r[key] for r in rows])
 
 
 def _windows(rows: list[dict[str, Any]], out: Path) -> None:
@@ -48,7 +51,7 @@ def _windows(rows: list[dict[str, Any]], out: Path) -> None:
                 label="N x the 1-window run (one job per window)")
     ax.set(xscale="log", yscale="log", xlabel="windows", ylabel="seconds (median)",
            title=f"Backfill, {rows[0]['rows_per_window']:,} rows a window, 12 columns")
-    _finish(fig, ax, out)
+    _finish(fig, ax, out, n)
 
 
 def _kl_step(rows: list[dict[str, Any]], out: Path) -> None:
@@ -58,7 +61,7 @@ def _kl_step(rows: list[dict[str, Any]], out: Path) -> None:
     ax.plot(n, [r["scipy_loop_s"] for r in rows], marker="o", label="scipy entropy, a loop")
     ax.set(xscale="log", yscale="log", xlabel="column-windows (22 bins each)",
            ylabel="seconds (median)", title="KL step alone")
-    _finish(fig, ax, out)
+    _finish(fig, ax, out, n)
 
 
 def main(source: str, out_dir: str) -> None:

@@ -163,7 +163,7 @@ def test_rolling_baseline_sums_previous_windows(spark, lake, tmp_path) -> None: 
     shutil.copytree(root / "raw", tmp_path / "raw")
     config = _config(tmp_path, previous_windows=3, start="2026-01-01", end="2026-01-08")
     runner.build_baseline(spark, config, "cards")
-    runner.backfill(spark, config, "cards", datetime(2026, 1, 8), datetime(2026, 1, 16),
+    runner.backfill(spark, config, "cards", datetime(2026, 1, 8), datetime(2026, 1, 14),
                     batch_windows=3)  # windows whose history spans stored and new counts
     profiles = {(r["column_name"], r["window_start"]): np.array(r["counts"])
                 for r in read_table(spark, config.monitoring.path, PROFILES).collect()}
