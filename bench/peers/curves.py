@@ -76,7 +76,8 @@ def scan_curve(spark: Any, shapes: list[Shape], names: list[str], repeat: int,
 
 def windows_curve(spark: Any, counts: list[int], rows_per_window: int, repeat: int,
                   data_dir: Path) -> list[dict[str, Any]]:
-    """A backfill of N daily windows, as `kldrift backfill` runs it (31 windows a pass)."""
+    """A backfill of N daily windows, as `kldrift backfill` runs it (batches of
+    runner.DEFAULT_BATCH_WINDOWS windows, one pass each)."""
     shape = Shape(rows_per_window, 12)
     table = daily_table(data_dir, shape, 1 + max(counts))
     work = data_dir / "work" / f"windows_{shape.name}"
@@ -99,6 +100,7 @@ def windows_curve(spark: Any, counts: list[int], rows_per_window: int, repeat: i
     for n in counts:
         median = statistics.median(seconds[n])
         out.append({"windows": n, "rows_per_window": rows_per_window, "columns": 12,
+                    "batch_windows": runner.DEFAULT_BATCH_WINDOWS,
                     "seconds": median, "runs": seconds[n], "seconds_per_window": median / n,
                     "one_job_per_window_s": one * n if one is not None else None})
     return out

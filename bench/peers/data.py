@@ -137,7 +137,7 @@ def daily_table(data_dir: Path, shape: Shape, days: int) -> Path:
     for d in range(days):
         pending.append(_chunk(shape, REFERENCE_DAY + timedelta(days=d), False, 0, shape.rows,
                               salt=d + 1))
-        if sum(t.num_rows for t in pending) >= CHUNK_ROWS or d == days - 1:
+        if len(pending) * shape.rows >= CHUNK_ROWS or d == days - 1:
             write_deltalake(str(root / "delta"), pa.concat_tables(pending), mode="append")
             pending = []
     marker.write_text(json.dumps(expected))

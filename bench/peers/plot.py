@@ -45,7 +45,9 @@ def _scan(rows: list[dict[str, Any]], key: str, title: str, xlabel: str, out: Pa
 def _windows(rows: list[dict[str, Any]], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     n = [r["windows"] for r in rows]
-    ax.plot(n, [r["seconds"] for r in rows], marker="o", label="one backfill (31 windows a pass)")
+    batch = rows[0]["batch_windows"]
+    ax.plot(n, [r["seconds"] for r in rows], marker="o",
+            label=f"one backfill ({batch} windows a pass)")
     if all(r["one_job_per_window_s"] for r in rows):
         ax.plot(n, [r["one_job_per_window_s"] for r in rows], linestyle="--",
                 label="N x the 1-window run (one job per window)")
