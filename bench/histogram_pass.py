@@ -1,11 +1,12 @@
 """Benchmark: the one-pass window histogram against Spark's floor and a job per column.
 
 For every (rows, columns) shape a deterministic Delta table is generated once (and reused), bins
-are learnt once, then three contenders run interleaved over the same table and session:
+are learnt once, then four contenders run interleaved over the same table and session:
 
 floor            one df.agg(count, min, max of every data column): scan + decode, nothing more
 per-column jobs  window_histograms of one column at a time, a job each (what scripts do)
-kl-drift pass    window_histograms of all columns in one job
+kl-drift pass    window_histograms of all columns in one job (scans of 16 columns, unioned)
+one scan         the same with every column in a single scan (before column groups)
 
 The medians go to stdout and to a Markdown file. Progress goes to stderr.
 
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from kl_udfs import histogram
 from kl_udfs.baseline import learn_bins
 from kl_udfs.bins import ColumnBins
 from kl_udfs.columns import ColumnChoice, kind_of
@@ -121,10 +123,21 @@ def one_pass(df: DataFrame, bins: Sequence[ColumnBins]) -> Counts:
     return {(cell["column_idx"], cell["bin"]): cell["count"] for cell in cells}
 
 
+def one_scan(df: DataFrame, bins: Sequence[ColumnBins]) -> Counts:
+    """The pass without column groups: every column in one scan, however wide."""
+    grouped = histogram.GROUP_COLUMNS
+    histogram.GROUP_COLUMNS = len(bins)
+    try:
+        return one_pass(df, bins)
+    finally:
+        histogram.GROUP_COLUMNS = grouped
+
+
 CONTENDERS: dict[str, Callable[[DataFrame, Sequence[ColumnBins]], object]] = {
     "floor": floor,
     "per-column jobs": per_column_jobs,
     "kl-drift pass": one_pass,
+    "kl-drift pass, one scan": one_scan,
 }
 
 
@@ -192,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             floor(df, bins)  # warm-up, as the check below is for the other two
             expected = per_column_jobs(df, bins)
             assert one_pass(df, bins) == expected, "per-column jobs and kl-drift pass differ"
+            assert one_scan(df, bins) == expected, "per-column jobs and one scan differ"
             assert sum(expected.values()) == rows * columns, "rows missing from the histograms"
             print(f"{rows:,} rows x {columns} columns: counts identical: yes", flush=True)
 

@@ -1,8 +1,9 @@
 """Building a baseline: learn frozen bins from reference data, count it, store it.
 
-Two aggregations learn the bins (quantiles of every numeric column in one, the top-K of every
-categorical column in one stacked groupBy) and the one-pass histogram counts the reference
-against them, so a baseline costs three scans whatever the number of columns.
+Three passes, whatever the number of columns: one stacked groupBy ranks the values of every
+categorical column, which gives their top-K and their exact counts at once; one aggregation
+learns the quantile edges of every numeric column (from a sample of about bins x 10,000 rows
+when there are more); the one-pass histogram then counts the numeric columns against them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from kl_udfs.histogram import col, in_range, numeric_value, window_histograms
 from kl_udfs.windows import align_down
 
 QUANTILE_ACCURACY = 10_000  # percentile_approx relative error 1e-4; edges only, counts are exact
+QUANTILE_ROWS_PER_BIN = 10_000  # quantile edges from at most about bins x this many rows
+_SAMPLE_BUCKETS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,18 @@ class ColumnCounts:
 def learn_bins(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
                top_k: int) -> list[ColumnBins]:
     """Quantile edges for numeric columns and the top-K categories for categorical ones."""
+    return learn_with_counts(df, choices, bins, top_k)[0]
+
+
+def learn_with_counts(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
+                      top_k: int) -> tuple[list[ColumnBins], dict[str, list[int]]]:
+    """The bins, and the dense counts of the categorical columns (exact, from the same pass)."""
     numeric = [c for c in choices if c.kind and c.kind != CATEGORICAL]
     categorical = [c for c in choices if c.kind == CATEGORICAL]
+    categories, counts = _top_categories(df, categorical, top_k)
     edges: dict[str, tuple[float, ...]] = {}
     if numeric:
+        rows = sum(next(iter(counts.values()))) if counts else df.count()
         probabilities = F.array(*[F.lit(p) for p in quantile_probabilities(bins)])
         aggregates = []
         for i, choice in enumerate(numeric):
@@ -59,30 +70,75 @@ def learn_bins(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
             finite = F.when(~F.isnan(value) & (F.abs(value) != F.lit(float("inf"))), value)
             aggregates.append(
                 F.percentile_approx(finite, probabilities, QUANTILE_ACCURACY).alias(f"q{i}"))
-        row = df.agg(*aggregates).first()
+        row = quantile_sample(df, rows, bins).agg(*aggregates).first()
         assert row is not None
         edges = {c.name: numeric_edges(row[f"q{i}"] or []) for i, c in enumerate(numeric)}
-    categories: dict[str, list[str]] = {c.name: [] for c in categorical}
-    if categorical:
-        entries = [x for i, c in enumerate(categorical)
-                   for x in (F.lit(i), col(c.name).cast("string"))]
-        ranked = Window.partitionBy("column_idx").orderBy(F.desc("n"), F.asc("value"))
-        top = (
-            df.select(F.stack(F.lit(len(categorical)), *entries).alias("column_idx", "value"))
-            .where(F.col("value").isNotNull())
-            .groupBy("column_idx", "value").agg(F.count(F.lit(1)).alias("n"))
-            .withColumn("rank", F.row_number().over(ranked))
-            .where(F.col("rank") <= top_k)
-            .orderBy("column_idx", "rank")
-            .collect()
-        )
-        for r in top:
-            categories[categorical[r["column_idx"]].name].append(r["value"])
-    return [
+    learned = [
         ColumnBins(c.name, c.kind, c.source_type, edges=edges.get(c.name, ()),
                    categories=tuple(categories.get(c.name, ())))
         for c in choices if c.kind
     ]
+    return learned, counts
+
+
+def quantile_sample(df: DataFrame, rows: int, bins: int) -> DataFrame:
+    """The rows the quantile edges are learnt from: all of them, or about bins x 10,000.
+
+    percentile_approx over every row costs about two scans. With n = bins x 10,000 rows the
+    standard error of an edge's rank, sqrt(p(1-p)/n), is at most 0.005 / sqrt(bins): 2% of a
+    bin's share at 20 bins. Counts are always exact over every row. Rows are kept by a hash of
+    their values, not by random draws, so the same data gives the same edges (and baseline id)
+    on any cluster and any partitioning.
+    """
+    wanted = bins * QUANTILE_ROWS_PER_BIN
+    if rows <= wanted:
+        return df
+    keep = max(1, round(_SAMPLE_BUCKETS * wanted / rows))
+    row_hash = F.xxhash64(*[col(name) for name in df.columns])
+    return df.where(F.pmod(row_hash, F.lit(_SAMPLE_BUCKETS)) < keep)
+
+
+def _top_categories(df: DataFrame, categorical: Sequence[ColumnChoice],
+                    top_k: int) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
+    """Top-K categories of every categorical column, and their counts, from one groupBy.
+
+    Counting every value (null too) to rank them already gives the column's whole histogram:
+    the top K, "other" (the rest summed in Spark) and null; so categorical columns need no
+    second pass, and the driver receives at most K + 2 rows a column, whatever the cardinality.
+    """
+    categories: dict[str, list[str]] = {c.name: [] for c in categorical}
+    counts: dict[str, list[int]] = {}
+    if not categorical:
+        return categories, counts
+    entries = [x for i, c in enumerate(categorical) for x in (F.lit(i), col(c.name).cast("string"))]
+    value = F.col("value")
+    ranked = Window.partitionBy("column_idx").orderBy(value.isNull(), F.desc("n"), value.asc())
+    rank = F.row_number().over(ranked)
+    kept = value.isNotNull() & (rank <= top_k)
+    cells = (
+        df.select(F.stack(F.lit(len(categorical)), *entries).alias("column_idx", "value"))
+        .groupBy("column_idx", "value").agg(F.count(F.lit(1)).alias("n"))
+        .select("column_idx", "n", F.when(kept, rank).alias("rank"),
+                F.when(kept, value).alias("value"), value.isNull().alias("is_null"))
+        .groupBy("column_idx", "rank", "value", "is_null").agg(F.sum("n").alias("n"))
+        .collect()
+    )
+    found: dict[str, dict[int, tuple[str, int]]] = {c.name: {} for c in categorical}
+    other = {c.name: 0 for c in categorical}
+    nulls = {c.name: 0 for c in categorical}
+    for cell in cells:
+        name = categorical[cell["column_idx"]].name
+        if cell["is_null"]:
+            nulls[name] = int(cell["n"])
+        elif cell["rank"] is None:
+            other[name] = int(cell["n"])
+        else:
+            found[name][int(cell["rank"])] = (cell["value"], int(cell["n"]))
+    for name, ranks in found.items():
+        ordered = [ranks[r] for r in sorted(ranks)]
+        categories[name] = [v for v, _ in ordered]
+        counts[name] = [n for _, n in ordered] + [other[name], nulls[name]]
+    return categories, counts
 
 
 def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str) -> list[ColumnCounts]:
@@ -90,6 +146,8 @@ def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str) -> 
 
     The collect() brings back aggregated cells (at most the number of bins), never rows.
     """
+    if not bins:
+        return []
     cells = window_histograms(df, bins, ts_column, None).collect()
     dense = [[0] * b.n_bins for b in bins]
     lows: list[list[float]] = [[] for _ in bins]
@@ -104,6 +162,10 @@ def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str) -> 
                      min(lows[i]) if lows[i] else None, max(highs[i]) if highs[i] else None)
         for i, b in enumerate(bins)
     ]
+
+
+def _categorical_counts(dense: list[int]) -> ColumnCounts:
+    return ColumnCounts(dense, sum(dense), dense[-1], None, None)
 
 
 def baseline_id(monitor: Monitor, source: BaselineSource, bins: Sequence[ColumnBins]) -> str:
@@ -163,6 +225,9 @@ def learn_and_count(spark: SparkSession, monitor: Monitor, df: DataFrame,
     if reference.limit(1).count() == 0:
         raise KlDriftError(f"baseline {source.description} has no rows", monitor=monitor.name,
                            table=monitor.table)
-    bins = learn_bins(reference, choices, monitor.bins, monitor.top_k)
-    counts = count_columns(reference, bins, monitor.timestamp_column)  # already in range
+    bins, categorical = learn_with_counts(reference, choices, monitor.bins, monitor.top_k)
+    numeric = [b for b in bins if b.kind != CATEGORICAL]
+    counted = iter(count_columns(reference, numeric, monitor.timestamp_column))  # in range
+    counts = [_categorical_counts(categorical[b.name]) if b.kind == CATEGORICAL else next(counted)
+              for b in bins]
     return source, choices, bins, counts

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kl_udfs.baseline import learn_bins
+from kl_udfs import baseline
+from kl_udfs.baseline import learn_bins, learn_with_counts
 from kl_udfs.bins import ColumnBins
 from kl_udfs.columns import ColumnChoice
 from kl_udfs.histogram import window_histograms
@@ -93,6 +94,22 @@ def test_many_windows_in_one_pass_equal_one_pass_per_window(frame, rows) -> None
         assert got == _numpy_counts(rows, bins, w.start, w.end), w
 
 
+@pytest.mark.parametrize("group_columns", [1, 2])
+def test_columns_scanned_in_groups_count_the_same(  # type: ignore[no-untyped-def]
+        frame, rows, monkeypatch: pytest.MonkeyPatch, group_columns: int) -> None:
+    """A wide table's column groups (here of 1 and 2 columns) are unioned into the same cells."""
+    from kl_udfs import histogram
+
+    monkeypatch.setattr(histogram, "GROUP_COLUMNS", group_columns)
+    bins = _bins()
+    windows = split(START, START + timedelta(days=3), timedelta(days=1))
+    cells = window_histograms(frame, bins, "ts", windows).collect()
+    assert len(cells) == len({(c["window_idx"], c["column_idx"], c["bin"]) for c in cells})
+    for w_idx, w in enumerate(windows):
+        got = {(c["column_idx"], c["bin"]): c["count"] for c in cells if c["window_idx"] == w_idx}
+        assert got == _numpy_counts(rows, bins, w.start, w.end), w
+
+
 def test_special_values_land_in_their_bins(frame, rows) -> None:  # type: ignore[no-untyped-def]
     x = ColumnBins("x", "numeric", "double", edges=(0.0, 20.0))
     cells = window_histograms(frame, [x], "ts", None).collect()
@@ -124,3 +141,43 @@ def test_learned_bins_are_quantiles_and_top_k(frame, rows) -> None:  # type: ign
     assert set(learned["cat"].categories) == set(top.index[:3])
     # discrete data: duplicated quantiles collapse into unique edges
     assert list(learned["k"].edges) == sorted(set(learned["k"].edges))
+
+
+@pytest.mark.parametrize("top_k", [0, 3, 20])
+def test_category_counts_of_the_ranking_pass_equal_the_histogram_and_pandas(  # type: ignore[no-untyped-def]
+        frame, rows, top_k: int) -> None:
+    choices = [ColumnChoice("cat", "categorical", "string"),
+               ColumnChoice("flag", "categorical", "boolean"),
+               ColumnChoice("x", "numeric", "double")]
+    bins, counts = learn_with_counts(frame, choices, bins=4, top_k=top_k)
+    assert set(counts) == {"cat", "flag"}  # numeric columns are counted later, against edges
+    categorical = [b for b in bins if b.kind == "categorical"]
+    recount = {b.name: [0] * b.n_bins for b in categorical}
+    for cell in window_histograms(frame, categorical, "ts", None).collect():
+        recount[categorical[cell["column_idx"]].name][cell["bin"]] = int(cell["count"])
+    assert counts == recount
+    for b in categorical:
+        values = rows[b.name].map(lambda v: None if v is None else str(v).lower())
+        seen = values.value_counts()
+        kept = [int(seen[c]) for c in b.categories]
+        nulls = int(values.isna().sum())
+        assert counts[b.name] == [*kept, len(rows) - nulls - sum(kept), nulls]
+        assert len(b.categories) == min(top_k, len(seen))
+        assert kept == sorted(kept, reverse=True)
+
+
+def test_quantiles_of_a_big_reference_come_from_a_partition_proof_sample(  # type: ignore[no-untyped-def]
+        frame, rows, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(baseline, "QUANTILE_ROWS_PER_BIN", 200)  # 4 bins: ~800 of 4,000 rows
+    sample = baseline.quantile_sample(frame, len(rows), bins=4)
+    assert 600 < sample.count() < 1000
+    choices = [ColumnChoice("x", "numeric", "double"), ColumnChoice("k", "numeric", "bigint")]
+    learned = learn_bins(frame, choices, bins=4, top_k=3)
+    # Rows are picked by a hash of their values: other partitionings pick the same rows.
+    for partitions in (1, 7):
+        assert learn_bins(frame.repartition(partitions), choices, bins=4, top_k=3) == learned
+    finite = rows.x[np.isfinite(rows.x)]
+    # Rank standard error sqrt(p(1-p)/800) <= 0.018, about 0.17 in x (normal, sd 3).
+    assert np.allclose(learned[0].edges, np.quantile(finite, [0.25, 0.5, 0.75]), atol=0.3)
+    monkeypatch.setattr(baseline, "QUANTILE_ROWS_PER_BIN", 10_000)
+    assert baseline.quantile_sample(frame, len(rows), bins=4) is frame  # small: every row
