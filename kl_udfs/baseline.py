@@ -227,7 +227,8 @@ def learn_and_count(spark: SparkSession, monitor: Monitor, df: DataFrame,
                            table=monitor.table)
     bins, categorical = learn_with_counts(reference, choices, monitor.bins, monitor.top_k)
     numeric = [b for b in bins if b.kind != CATEGORICAL]
-    counted = iter(count_columns(reference, numeric, monitor.timestamp_column))  # in range
-    counts = [_categorical_counts(categorical[b.name]) if b.kind == CATEGORICAL else next(counted)
-              for b in bins]
+    counted = dict(zip([b.name for b in numeric],  # already in range
+                       count_columns(reference, numeric, monitor.timestamp_column), strict=True))
+    counts = [_categorical_counts(categorical[b.name]) if b.kind == CATEGORICAL
+              else counted[b.name] for b in bins]
     return source, choices, bins, counts

@@ -71,9 +71,9 @@ def in_range(ts: Column, ts_type: T.DataType, start: datetime, end: datetime) ->
 
 
 # Columns binned per scan. Past spark.sql.codegen.maxFields (100) Spark drops whole-stage codegen
-# and the vectorized Parquet reader, and a wide group's generated method outgrows HotSpot's 8 KB
-# JIT limit and runs interpreted. Groups of 16 keep both (1M rows x 200 columns, 2 cores: 39-77 s
-# against 95-104 s in one scan and 52-76 s for the floor; 4 columns a group: 95 s).
+# and the vectorized Parquet reader. Single runs at 1M rows x 200 columns, 2 cores: groups of 16
+# took 39-77 s, one scan 95-104 s, the floor 52-76 s; groups of 4 took 95 s and groups of 32
+# 153 s (likely a generated method past HotSpot's 8 KB JIT limit, which then runs interpreted).
 GROUP_COLUMNS = 16
 
 
