@@ -7,7 +7,7 @@ export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/python
 export SPARK_LOCAL_IP := 127.0.0.1
 
 .PHONY: setup demo test lint bench bench-quick clean sql-server sql-server-stop \
-	setup-browser dashboard cluster-up cluster-down bench-cluster bench-peers bench-curves
+	setup-browser setup-test dashboard cluster-up cluster-down bench-cluster bench-peers bench-curves
 
 setup:
 	@bash infra/bootstrap.sh
@@ -15,6 +15,10 @@ setup:
 # Also Debian's Chromium, for the dashboard's browser tests and benchmark.
 setup-browser:
 	@bash infra/bootstrap.sh --browser
+
+# Chromium and docker-compose (for `docker-compose config`), beside the venv: what tests need.
+setup-test:
+	@bash infra/bootstrap.sh --test-tools
 
 demo: setup
 	$(VENV)/kldrift demo --airflow --dir lakehouse
@@ -40,7 +44,7 @@ cluster-down:
 bench-cluster: cluster-up
 	$(VENV)/python bench/cluster_scale.py
 
-test: setup-browser lint
+test: setup-test lint
 	$(VENV)/python -m pytest -q -n 2 --dist loadgroup tests
 
 lint: setup

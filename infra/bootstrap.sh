@@ -6,11 +6,15 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=${PYTHON:-python3}
 # --browser: also Debian's Chromium, which the dashboard's browser tests and benchmark drive.
+# --test-tools: Chromium and Debian's docker-compose (its `config` validates docker-compose.yml
+# without a Docker daemon), what `make test` needs beyond the venv.
 BROWSER=0
+COMPOSE=0
 for arg in "$@"; do
   case "$arg" in
     --browser) BROWSER=1 ;;
-    *) echo "bootstrap: unknown option '$arg' (known: --browser)" >&2; exit 2 ;;
+    --test-tools) BROWSER=1; COMPOSE=1 ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --browser, --test-tools)" >&2; exit 2 ;;
   esac
 done
 
@@ -26,6 +30,14 @@ if [ "$BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ "$COMPOSE" = 1 ] && ! command -v docker-compose >/dev/null 2>&1 \
+    && ! docker compose version >/dev/null 2>&1; then
+  echo "bootstrap: installing docker-compose from Debian's packages (to validate the file)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-compose >/dev/null
 fi
 
 stamp=.venv/.kldrift-installed

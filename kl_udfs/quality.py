@@ -311,8 +311,11 @@ def check_window(spark: SparkSession, config: Config, monitor_name: str, window:
         finally:
             scoped.unpersist()
         rows = _rows(monitor, window, record.run_id, computed_at, results)
+        # The window's checks are replaced whole: a check removed from the config goes too.
         merge(spark, config.monitoring.path, QUALITY_RESULTS, _frame(spark, rows),
-              {"monitor": [monitor.name]})
+              {"monitor": [monitor.name]}, replace={"monitor": monitor.name,
+                                                    "window_start": window.start,
+                                                    "window_end": window.end})
         counted = [r["observed_value"] for r in rows if r["expectation"] == ROW_COUNT]
         row_count = int(counted[0]) if counted and counted[0] is not None else None
         record.rows_scanned = row_count or 0

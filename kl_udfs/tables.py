@@ -200,12 +200,15 @@ def append_run(spark: SparkSession, root: str, rows: DataFrame) -> None:
 
 
 def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
-          partition_values: dict[str, Sequence[object]], attempts: int = 6) -> None:
+          partition_values: dict[str, Sequence[object]], attempts: int = 6,
+          replace: dict[str, object] | None = None) -> None:
     """Upsert `rows` on the table's key; re-running the same rows replaces, never duplicates.
 
     The literal partition filters keep each MERGE's read set to its own partitions, so two
     windows written at once do not conflict; a conflict Delta reports anyway is retried, which
-    is safe because the source is fixed and the MERGE is idempotent.
+    is safe because the source is fixed and the MERGE is idempotent. `replace` {column: value}
+    names a slice (one window's checks, say) that `rows` replace whole: its target rows with
+    no source row are deleted in the same commit.
     """
     from delta.tables import DeltaTable
 
@@ -217,8 +220,12 @@ def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
     target = DeltaTable.forPath(spark, table_path(root, spec))
     for attempt in range(attempts):
         try:
-            (target.alias("t").merge(source.alias("s"), " AND ".join(on))
-             .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+            builder = (target.alias("t").merge(source.alias("s"), " AND ".join(on))
+                       .whenMatchedUpdateAll().whenNotMatchedInsertAll())
+            if replace:
+                builder = builder.whenNotMatchedBySourceDelete(" AND ".join(
+                    f"t.`{k}` = {_sql_literal(v)}" for k, v in replace.items()))
+            builder.execute()
             return
         except Exception as error:  # Delta raises its conflicts as several Python types
             if attempt == attempts - 1 or not any(n in repr(error) for n in _RETRYABLE):

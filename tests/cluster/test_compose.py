@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -21,6 +22,8 @@ def _compose() -> list[str] | None:
 def test_compose_file_passes_docker_compose_config() -> None:
     compose = _compose()
     if compose is None:
+        # `make test` installs Debian's docker-compose, so CI must never skip this.
+        assert os.environ.get("CI") != "true", "docker-compose missing: run make setup-test"
         pytest.skip("neither 'docker compose' nor 'docker-compose' is installed")
     done = subprocess.run([*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                           capture_output=True, text=True, cwd=ROOT)

@@ -203,6 +203,16 @@ def test_the_latest_check_decides_and_a_rerun_replaces_rows(spark: Any, table: s
     assert sorted((r["run_id"], r["status"], r["rows_scanned"]) for r in runs) == [
         ("first", "succeeded", PER_DAY), ("second", "succeeded", PER_DAY)]
 
+    # Checks removed from the config leave with the next check of the window, and only there.
+    other = check_window(spark, config, "m", OUTSIDE, run_id="other")
+    fewer = make_config(tmp_path, table, {"row_count": QUALITY["row_count"]},
+                        columns=["amount"])
+    assert check_window(spark, fewer, "m", NULLS, run_id="third").success
+    assert set(_by_check(stored(spark, config, NULLS))) == {
+        (ROW_COUNT, ""), (COLUMN_EXISTS, "amount"), (NOT_NULL, "ts")}
+    assert {r["run_id"] for r in stored(spark, config, OUTSIDE)} == {"other"}
+    assert len(stored(spark, config, OUTSIDE)) == len(other.results)
+
 
 def test_a_dropped_monitored_column_fails_the_gate_not_the_job(spark: Any, table: str,
                                                                tmp_path: Path) -> None:
