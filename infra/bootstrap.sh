@@ -18,26 +18,25 @@ for arg in "$@"; do
   esac
 done
 
-if ! command -v java >/dev/null 2>&1; then
-  echo "bootstrap: installing Java 17 (openjdk-17-jre-headless) from Debian's packages"
+# apt_install WHAT PACKAGE: one Debian package, as root or through sudo.
+apt_install() {
+  echo "bootstrap: installing $1 ($2) from Debian's packages"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$2" >/dev/null
+}
+
+if ! command -v java >/dev/null 2>&1; then
+  apt_install "Java 17" openjdk-17-jre-headless
 fi
 
 if [ "$BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  echo "bootstrap: installing Chromium (chromium) from Debian's packages"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  apt_install Chromium chromium
 fi
 
 if [ "$COMPOSE" = 1 ] && ! command -v docker-compose >/dev/null 2>&1 \
     && ! docker compose version >/dev/null 2>&1; then
-  echo "bootstrap: installing docker-compose from Debian's packages (to validate the file)"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-compose >/dev/null
+  apt_install "docker-compose, to validate docker-compose.yml" docker-compose
 fi
 
 stamp=.venv/.kldrift-installed
