@@ -126,9 +126,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="50 columns, 90 days, 2 repeats")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".cache" / "bench-dashboard")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where dashboard_paint_<columns>x<days>.md goes (default "
+                             "docs/bench, bench/results with --quick)")
     args = parser.parse_args()
     if args.quick:
         args.columns, args.days, args.repeat = 50, 90, 2
+    if args.out is None:
+        args.out = ROOT / ("bench/results" if args.quick else "docs/bench")
     if not Path(CHROMIUM).exists():
         raise SystemExit("no /usr/bin/chromium: run 'bash infra/bootstrap.sh --browser'")
     directory = args.data_dir / f"{args.columns}x{args.days}"
@@ -167,9 +172,8 @@ def main() -> None:
                      f"{max(values):.0f} |")
     report = "\n".join(lines)
     print(report)
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"dashboard_paint_{args.columns}x{args.days}.md").write_text(report + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"dashboard_paint_{args.columns}x{args.days}.md").write_text(report + "\n")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,12 @@ def _scan_table(rows: list[dict[str, Any]], key: str) -> str:
 
 
 def markdown(found: dict[str, Any], plan: Plan) -> str:
+    machines = found.get("machines", {})
+
+    def where(curve: str) -> str:
+        line = machines.get(curve)
+        return f"\n\n{line}" if line else ""
+
     windows = ["| windows | s (median) | s per window | N x the 1-window run (s) |",
                "|---|---|---|---|"]
     windows += [f"| {w['windows']} | {w['seconds']:.1f} | {w['seconds_per_window']:.2f} | "
@@ -139,14 +145,16 @@ def markdown(found: dict[str, Any], plan: Plan) -> str:
              f"{k['max_abs_diff']:.1e} |" for k in found["kl_step"]]
     return "\n\n".join([
         f"# kl-drift cost curves ({found.get('plan_name', 'custom')} plan), median of "
-        f"{plan.repeat}\n\n{found['machine']}",
-        f"## Rows (12 columns)\n\n{_scan_table(found['rows'], 'rows')}",
-        f"## Columns ({plan.columns_rows:,} rows)\n\n{_scan_table(found['columns'], 'columns')}",
+        f"{plan.repeat}" + (f"\n\n{found['machine']}" if found.get("machine") else ""),
+        f"## Rows (12 columns){where('rows')}\n\n{_scan_table(found['rows'], 'rows')}",
+        f"## Columns ({plan.columns_rows:,} rows){where('columns')}\n\n"
+        f"{_scan_table(found['columns'], 'columns')}",
         f"## String cardinality ({plan.cardinality_rows:,} rows, 12 columns, 3 of them "
-        f"strings; top_k 50)\n\n{_scan_table(found['cardinality'], 'cardinality')}",
+        f"strings; top_k 50){where('cardinality')}\n\n"
+        f"{_scan_table(found['cardinality'], 'cardinality')}",
         f"## Windows in one backfill ({plan.rows_per_window:,} rows a window, 12 columns)"
-        f"\n\n" + "\n".join(windows),
-        "## KL step alone (22 bins)\n\n" + "\n".join(step)]) + "\n"
+        f"{where('windows')}\n\n" + "\n".join(windows),
+        f"## KL step alone (22 bins){where('kl_step')}\n\n" + "\n".join(step)]) + "\n"
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -158,6 +166,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=Path(".cache/bench-peers"))
     parser.add_argument("--out", type=Path, default=Path("docs/bench"))
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the curves <out>/curves.json already has for this plan")
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir.resolve()
     return args
@@ -166,31 +176,49 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     plan = QUICK if args.quick else FULL
-    spark = get_spark(args.master, {"spark.driver.memory": "8g"})
-    found: dict[str, Any] = {"machine": machine(spark), "plan": plan.__dict__,
-                             "plan_name": "quick" if args.quick else "full"}
-    log(found["machine"])
-    try:
-        if "rows" in args.curves:
-            found["rows"] = scan_curve(spark, [Shape(n, 12) for n in plan.rows], SCANS,
-                                       plan.repeat, args.data_dir)
-        if "columns" in args.curves:
-            found["columns"] = scan_curve(
-                spark, [Shape(plan.columns_rows, c) for c in plan.columns], SCANS,
-                plan.repeat, args.data_dir)
-        if "cardinality" in args.curves:
-            found["cardinality"] = scan_curve(
-                spark, [Shape(plan.cardinality_rows, 12, c) for c in plan.cardinality],
-                [*SCANS, "kl-drift baseline"], plan.repeat, args.data_dir)
-        if "windows" in args.curves:
-            found["windows"] = windows_curve(spark, plan.windows, plan.rows_per_window,
-                                             plan.repeat, args.data_dir)
-    finally:
-        spark.stop()
-    if "kl_step" in args.curves:
+    plan_name = "quick" if args.quick else "full"
+    found: dict[str, Any] = {"plan": plan.__dict__, "plan_name": plan_name, "machines": {}}
+    saved = args.out / "curves.json"
+    if args.resume and saved.exists():
+        # Hours at 50M rows: keep what an earlier run of the same plan measured.
+        before = json.loads(saved.read_text())
+        if before.get("plan") == plan.__dict__:
+            found = before
+    done = [c for c in args.curves if found.get(c)]
+    if done:
+        log(f"already measured in {saved}: {', '.join(done)}")
+    todo = [c for c in args.curves if c not in done]
+    scans = [c for c in todo if c != "kl_step"]
+    if scans:
+        spark = get_spark(args.master, {"spark.driver.memory": "8g"})
+        try:
+            for curve in scans:
+                found.setdefault("machines", {})[curve] = machine(spark)
+                log(f"{curve}: {found['machines'][curve]}")
+                found[curve] = measure(spark, curve, plan, args.data_dir)
+                save(found, plan, args.out, plots=False)
+        finally:
+            spark.stop()
+    if "kl_step" in todo:
+        found.setdefault("machines", {})["kl_step"] = machine(None)
         found["kl_step"] = kl_step_curve(plan.column_windows, max(plan.repeat, 3))
     print(save(found, plan, args.out, plots=not args.no_plots))
     return 0
+
+
+def measure(spark: Any, curve: str, plan: Plan, data_dir: Path) -> list[dict[str, Any]]:
+    if curve == "rows":
+        return scan_curve(spark, [Shape(n, 12) for n in plan.rows], SCANS, plan.repeat,
+                          data_dir)
+    if curve == "columns":
+        return scan_curve(spark, [Shape(plan.columns_rows, c) for c in plan.columns], SCANS,
+                          plan.repeat, data_dir)
+    if curve == "cardinality":
+        return scan_curve(spark, [Shape(plan.cardinality_rows, 12, c) for c in plan.cardinality],
+                          [*SCANS, "kl-drift baseline"], plan.repeat, data_dir)
+    if curve == "windows":
+        return windows_curve(spark, plan.windows, plan.rows_per_window, plan.repeat, data_dir)
+    raise ValueError(f"unknown curve {curve!r}")
 
 
 def save(found: dict[str, Any], plan: Plan, out: Path, plots: bool = True) -> str:

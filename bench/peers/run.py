@@ -87,6 +87,33 @@ def whylogs_contender(setup: Setup) -> dict[str, Any]:
         "master": setup.spark.sparkContext.master, "python": str(python)})
 
 
+# Evidently's pandas frames of both days: its peak RSS was 1,594 MiB at 1M rows x 12 columns
+# and 12,184 MiB at 10M x 12 (docs/bench), about 53 bytes a cell over the two days.
+EVIDENTLY_BYTES_PER_CELL = 53
+EVIDENTLY_FIXED_MIB = 300
+
+
+def available_mib() -> float:
+    """MemAvailable: what a new process can take without pushing others into swap."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
+def too_big(name: str, shape: Shape) -> str | None:
+    """Why a peer cannot run on this shape here, or None: Evidently holds both days in
+    pandas, so at 10M rows x 200 columns it would need about 200 GiB."""
+    if name != "Evidently":
+        return None
+    need = EVIDENTLY_FIXED_MIB + 2 * shape.rows * shape.columns * EVIDENTLY_BYTES_PER_CELL / 2**20
+    have = available_mib()
+    if need <= 0.8 * have:
+        return None
+    return (f"not run: pandas would need about {need / 1024:,.0f} GiB "
+            f"({EVIDENTLY_BYTES_PER_CELL} B a cell, both days), {have / 1024:,.1f} GiB available")
+
+
 # Out-of-process peers: each answers {"seconds", "peak_rss_mib"} and "counts" or "kl".
 PEERS: dict[str, Callable[[Setup], dict[str, Any]]] = {
     "DuckDB": duckdb_contender,
@@ -153,10 +180,12 @@ def agreement(name: str, found: Measured, reference: KL, setup: Setup,
 def run_shape(spark: Any, data: Dataset, names: Sequence[str], repeat: int,
               work: Path) -> list[dict[str, Any]]:
     setup = prepare(spark, data, work / data.shape.name)
-    measured = {name: Measured() for name in names}
+    skipped = {name: why for name in names if (why := too_big(name, data.shape))}
+    for name, why in skipped.items():
+        log(f"  {name}: {why}")
+    measured = {name: Measured() for name in names if name not in skipped}
     for round_ in range(repeat):
-        for name in names:
-            entry = measured[name]
+        for name, entry in measured.items():
             if name in PEERS:
                 answer = PEERS[name](setup)
                 seconds = answer["seconds"]
@@ -183,13 +212,19 @@ def run_shape(spark: Any, data: Dataset, names: Sequence[str], repeat: int,
                      "x_floor": median / floor, "python_peak_mib": entry.python_mib,
                      "jvm_heap_peak_mib": entry.jvm_heap_mib, "in_process": name not in PEERS,
                      "agreement": agreement(name, entry, reference, setup, stored)})
+    rows += [{**asdict(data.shape), "contender": name, "seconds": None, "runs": [],
+              "rows_per_s": None, "x_floor": None, "python_peak_mib": None,
+              "jvm_heap_peak_mib": None, "in_process": False, "agreement": why}
+             for name, why in skipped.items()]
     return rows
 
 
 def machine(spark: Any) -> str:
+    """The machine and the load it carried; `spark` None for a measurement without Spark."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"nproc {len(os.sched_getaffinity(0))}, memory {memory:.1f} GiB, "
-            f"Spark {spark.version} master {spark.sparkContext.master}, "
+    engine = (f"Spark {spark.version} master {spark.sparkContext.master}, "
+              if spark is not None else "")
+    return (f"nproc {len(os.sched_getaffinity(0))}, memory {memory:.1f} GiB, {engine}"
             f"load average {os.getloadavg()[0]:.1f} at start")
 
 
@@ -199,6 +234,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [header, ["---"] * len(header)]
     for r in rows:
         heap = f"{r['jvm_heap_peak_mib']:.0f}" if r["jvm_heap_peak_mib"] is not None else "-"
+        if r["seconds"] is None:  # not run on this shape; the reason is in "agreement"
+            lines.append([f"{r['rows']:,}", str(r["columns"]), str(r["cardinality"]),
+                          r["contender"], "-", "-", "-", "-", "-", r["agreement"]])
+            continue
         lines.append([f"{r['rows']:,}", str(r["columns"]), str(r["cardinality"]), r["contender"],
                       f"{r['seconds']:.2f}", f"{r['rows_per_s']:,.0f}", f"{r['x_floor']:.2f}",
                       f"{r['python_peak_mib']:.0f}", heap, r["agreement"]])

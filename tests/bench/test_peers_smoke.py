@@ -47,3 +47,17 @@ def test_every_contender_runs_and_agrees(spark: Any, tmp_path: Path) -> None:
     saved = json.loads(out.with_suffix(".json").read_text())
     assert len(saved["rows"]) == len(rows)
     assert "| kl-drift window |" in out.with_suffix(".md").read_text()
+
+
+def test_evidently_is_not_started_where_its_frames_cannot_fit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.peers import run
+    from bench.peers.data import Shape
+
+    assert 0 < run.available_mib() <= 2**40  # read from /proc/meminfo
+    monkeypatch.setattr(run, "available_mib", lambda: 24 * 1024.0)
+    # 10M x 12 measured 12,184 MiB: it fits in 24 GiB; 10M x 200 (about 200 GiB) does not.
+    assert run.too_big("Evidently", Shape(10_000_000, 12)) is None
+    why = run.too_big("Evidently", Shape(10_000_000, 200))
+    assert why is not None and why.startswith("not run: pandas would need about 198 GiB")
+    assert run.too_big("DuckDB", Shape(10_000_000, 200)) is None  # it streams the Parquet
