@@ -139,12 +139,12 @@ def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
     schedule = CronDataIntervalTimetable(cron_for(monitor.window_length), timezone="UTC")
     retrying = default_args()
     with DAG(dag_id=f"kldrift_drift__{monitor.name}", schedule=schedule, start_date=start,
-             catchup=False, max_active_runs=4, default_args=retrying,
+             catchup=monitor.catchup, max_active_runs=4, default_args=retrying,
              tags=["kl-drift", "drift", monitor.name], doc_md=_doc(monitor)) as dag:
-        # A failed gate turns this task red (no retry: the data would fail again) while the
-        # drift task still runs and marks the window's rows quality_failed.
+        # A failed gate turns this task red at once (its exit status is not retried: the data
+        # would fail again) while the drift task still runs and marks the rows quality_failed.
         quality = _spark_task("quality_gate", "check_quality.py", config_path, monitor.name,
-                              True, ("--fail-on-gate",), retries=0)
+                              True, ("--fail-on-gate",))
         drift = _spark_task("compute_drift", "compute_drift.py", config_path, monitor.name,
                             True, trigger_rule="all_done")
 

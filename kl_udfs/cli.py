@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kl_udfs.errors import BAD_INPUT_EXIT, KlDriftError
+from kl_udfs.errors import BAD_INPUT_EXIT, GATE_FAILED_EXIT, KlDriftError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -23,9 +23,6 @@ def _instant(text: str) -> datetime:
         return parse_instant(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date or timestamp") from None
-
-
-GATE_FAILED = 3
 
 
 def _window(args: argparse.Namespace) -> Window:
@@ -159,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                    f"FAILED {len(outcome.failed)}/{total}: " + "; ".join(outcome.failed))
         print(f"quality {outcome.monitor} {window}: {verdict}, {outcome.row_count} rows, "
               f"run {outcome.run_id}")
-        return GATE_FAILED if args.fail_on_gate and not outcome.success else 0
+        return GATE_FAILED_EXIT if args.fail_on_gate and not outcome.success else 0
     elif args.command == "run":
         done = runner.compute_windows(spark, config, args.monitor, [_window(args)],
                                       args.baseline_id)

@@ -133,6 +133,8 @@ class Monitor(_Model):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     column_thresholds: dict[str, ColumnThresholds] = {}
     quality: Quality = Field(default_factory=Quality)
+    # Airflow: schedule every missed window from the baseline's end when the DAG is turned on.
+    catchup: bool = False
 
     @field_validator("window")
     @classmethod

@@ -35,3 +35,6 @@ class KlDriftError(Exception):
 # The CLI's exit status for a KlDriftError. Re-running cannot fix bad input, so the Airflow
 # task fails at once instead of retrying (kl_udfs/airflow_operator.py).
 BAD_INPUT_EXIT = 2
+# `kldrift quality --fail-on-gate` when the window fails its expectations: the same data fails
+# again, so that is not retried either.
+GATE_FAILED_EXIT = 3

@@ -142,6 +142,56 @@ def test_dagbag_imports_every_dag_even_with_broken_monitors(lake) -> None:  # ty
     assert "1 month" in broken.doc_md
 
 
+@pytest.mark.parametrize("text", [None, "monitors: [name: {broken", "just a string"],
+                         ids=["missing file", "malformed YAML", "no monitors mapping"])
+def test_a_broken_config_file_still_imports(text: str | None, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config that cannot be read at all still gives a DAG file that imports: its one
+    task fails with the error, naming the file, instead of an import error in Airflow."""
+    config = tmp_path / "monitors.yaml"
+    if text is not None:
+        config.write_text(text)
+    monkeypatch.setenv("KLDRIFT_CONFIG", str(config))
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "kldrift_monitors.py"))
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {f"kldrift_{kind}__config"
+                                for kind in ("drift", "baseline", "backfill")}
+    dag = bag.dags["kldrift_drift__config"]
+    assert [t.task_id for t in dag.tasks] == ["config_error"]
+    assert str(config.resolve()) in (dag.doc_md or "")
+
+
+def test_parsing_the_dag_files_imports_nothing_heavy(lake) -> None:  # type: ignore[no-untyped-def]
+    """A DAG processor parses these files over and over: no Spark, numpy, pandas or GX."""
+    probe = (
+        "import sys, json, airflow.sdk\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "before = set(sys.modules)\n"
+        f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r})\n"
+        "heavy = ('numpy', 'scipy', 'pandas', 'pyarrow', 'pyspark', 'great_expectations',"
+        " 'deltalake')\n"
+        "new = sorted(m for m in set(sys.modules) - before if m.split('.')[0] in heavy)\n"
+        "print(json.dumps({'dags': len(bag.dag_ids), 'errors': len(bag.import_errors),"
+        " 'heavy': new}))\n")
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True, env=os.environ.copy()).stdout.strip().splitlines()[-1]
+    parsed = json.loads(out)
+    assert parsed["errors"] == 0 and parsed["dags"] >= 10
+    assert parsed["heavy"] == []
+
+
+@pytest.mark.parametrize("catchup", [True, False])
+def test_catchup_comes_from_the_monitor(catchup: bool, tmp_path: Path) -> None:
+    from kl_udfs.airflow_dags import build_dags
+
+    config = tmp_path / "monitors.yaml"
+    setting = f"    catchup: {str(catchup).lower()}\n"
+    config.write_text(CONFIG_TEXT.replace("    window: 1 day\n", "    window: 1 day\n" + setting))
+    assert build_dags(config)["kldrift_drift__cards"].catchup is catchup
+
+
 def test_drift_dag_structure(lake) -> None:  # type: ignore[no-untyped-def]
     from airflow.sdk import CronDataIntervalTimetable
 
@@ -151,22 +201,35 @@ def test_drift_dag_structure(lake) -> None:  # type: ignore[no-untyped-def]
     assert dag.get_task("quality_gate").downstream_task_ids == {"compute_drift", "alert"}
     assert dag.get_task("compute_drift").downstream_task_ids == {"alert"}
     assert dag.get_task("alert").upstream_task_ids == {"quality_gate", "compute_drift"}
-    assert dag.get_task("compute_drift").retries >= 2
+    assert all(dag.get_task(t).retries >= 2 for t in ("quality_gate", "compute_drift", "alert"))
     assert dag.get_task("compute_drift").trigger_rule == "all_done"
+    assert dag.catchup is False  # the default; a monitor's `catchup: true` turns it on
     assert "kl-drift" in dag.tags and "cards" in (dag.doc_md or "")
     outlets = dag.get_task("alert").outlets
     assert [o.uri for o in outlets] == ["kldrift://cards/drift"]
 
 
+def _values(spark, config) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    return sorted((r["column_name"], r["window_start"], r["kl_divergence"], r["p_value"],
+                   r["status"], r["run_id"])
+                  for r in _results(spark, config).where(F.col("window_start").isin(DATES))
+                  .collect())
+
+
 def test_three_windows_through_airflow(spark, lake, webhook) -> None:  # type: ignore[no-untyped-def]
     """A clean, a dirty and a drifting window: one row per (column, window), the gate's
-    failure shown on the run and on the rows, and one alert, for the drifting window only."""
+    failure shown on the run and on the rows, and one alert, for the drifting window only.
+    Running a window's DAG again changes nothing but the run that wrote its rows."""
     from kl_udfs.tables import QUALITY_RESULTS, read_table
 
     dag = _dagbag().get_dag("kldrift_drift__cards")
-    states = {day: _run(dag, day).state for day in DATES}
+    runs = {day: _run(dag, day) for day in DATES}
     # The dirty window's gate task is red, so its run shows it; drift still ran.
-    assert states == {CLEAN_DATE: "success", DIRTY_DATE: "failed", DRIFT_DATE: "success"}
+    assert {day: run.state for day, run in runs.items()} == {
+        CLEAN_DATE: "success", DIRTY_DATE: "failed", DRIFT_DATE: "success"}
+    # A failed gate fails again on the same data: red on the first try, not retried.
+    gate = {ti.task_id: (ti.state, ti.try_number) for ti in runs[DIRTY_DATE].get_task_instances()}
+    assert gate["quality_gate"] == ("failed", 1)
     rows = _results(spark, lake).collect()
     assert len(rows) == len(COLUMNS) * len(DATES)
     assert {(r["column_name"], r["window_start"]) for r in rows} == {
@@ -185,8 +248,31 @@ def test_three_windows_through_airflow(spark, lake, webhook) -> None:  # type: i
     assert len(webhook) == 1
     message = webhook[0]
     assert message["monitor"] == "cards" and message["window_start"] == DRIFT_DATE.isoformat()
+    assert message["window_end"] == (DRIFT_DATE + timedelta(days=1)).isoformat()
     assert {c["column"] for c in message["columns"]} == {"amount", "channel"}
     assert "channel" in message["text"]
+    # Each drifted column carries the stored figures and the bins that drove it, largest KL first.
+    stored = {r["column_name"]: r for r in rows if r["window_start"] == DRIFT_DATE}
+    assert [c["kl_divergence"] for c in message["columns"]] == sorted(
+        (c["kl_divergence"] for c in message["columns"]), reverse=True)
+    for column in message["columns"]:
+        row = stored[column["column"]]
+        assert column["kl_divergence"] == row["kl_divergence"] > column["threshold"]
+        assert column["p_value"] == row["p_value"] < 0.01
+        top = column["top_contributors"]
+        assert 1 <= len(top) <= 3
+        assert top[0]["bin"] == row["top_contributors"][0]["bin"]
+        assert all(0 <= t["baseline_fraction"] <= 1 and 0 <= t["current_fraction"] <= 1
+                   for t in top)
+
+    # The clean window once more, through the same DAG: same rows and numbers, no message.
+    before = _values(spark, lake)
+    assert _run(dag, CLEAN_DATE).state == "success"
+    after = _values(spark, lake)
+    assert [r[:5] for r in after] == [r[:5] for r in before]
+    rewritten = {r[5] for r in after if r[1] == CLEAN_DATE}
+    assert len(rewritten) == 1 and rewritten.isdisjoint({r[5] for r in before})
+    assert len(webhook) == 1
 
 
 def test_backfill_dag_gives_the_scheduled_runs_values(spark, lake) -> None:  # type: ignore[no-untyped-def]
@@ -194,17 +280,11 @@ def test_backfill_dag_gives_the_scheduled_runs_values(spark, lake) -> None:  # t
     dag = _dagbag().get_dag("kldrift_backfill__cards")
     assert set(dag.params.dump()) == {"start", "end", "batch"}
 
-    def values() -> list[tuple[Any, ...]]:
-        return sorted((r["column_name"], r["window_start"], r["kl_divergence"], r["p_value"],
-                       r["status"], r["run_id"])
-                      for r in _results(spark, lake).where(F.col("window_start").isin(DATES))
-                      .collect())
-
-    scheduled = values()
+    scheduled = _values(spark, lake)
     run = dag.test(run_conf={"start": DATES[0].isoformat(),
                              "end": (DATES[-1] + timedelta(days=1)).isoformat(), "batch": 2})
     assert run.state == "success"
-    backfilled = values()
+    backfilled = _values(spark, lake)
     assert len(backfilled) == len(COLUMNS) * len(DATES)
     assert [r[:5] for r in backfilled] == [r[:5] for r in scheduled]  # same numbers, same rows
     assert {r[5] for r in backfilled}.isdisjoint({r[5] for r in scheduled})  # rewritten by it
@@ -269,20 +349,16 @@ def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float)
             time.sleep(1)
 
 
-def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  # type: ignore[no-untyped-def]
-    """A real `airflow standalone` (scheduler, API server, DAG processor) picks up the drift
-    asset event emitted by the drifting window's alert and runs the retraining DAG."""
+@pytest.fixture(scope="module")
+def scheduler(lake) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """A real `airflow standalone` (scheduler, API server, DAG processor, LocalExecutor) on
+    127.0.0.1, with every DAG paused: each test unpauses the ones it needs."""
     from airflow.models.dag import DagModel
-    from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
-    from sqlalchemy import select, update
+    from sqlalchemy import update
 
-    from kl_udfs.retraining import REQUESTS_FILE
-
-    requests = Path(lake.monitoring.path) / REQUESTS_FILE
-    requests.unlink(missing_ok=True)
-    # Only the retraining DAG may run, and only once the API server answers: the scheduler
-    # starts first, and a task it launches before the API is up fails to connect.
+    # Nothing may run before the API server answers: the scheduler starts first, and a task
+    # it launches before the API is up fails to connect.
     with create_session() as session:
         session.execute(update(DagModel).values(is_paused=True))
     port = free_port()
@@ -294,26 +370,7 @@ def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  #
                                start_new_session=True)
     try:
         _wait_for_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", airflow, 180)
-        with create_session() as session:
-            session.execute(update(DagModel).where(DagModel.dag_id == "retrain_cards")
-                            .values(is_paused=False))
-        deadline, state = time.monotonic() + 420, None
-        while time.monotonic() < deadline and state not in ("success", "failed"):
-            assert airflow.poll() is None, "airflow standalone exited"
-            time.sleep(3)
-            with create_session() as session:
-                runs = session.scalars(select(DagRun).where(DagRun.dag_id == "retrain_cards")).all()
-                state = runs[0].state if runs else None
-        task_logs = sorted((Path(os.environ["AIRFLOW_HOME"]) / "logs" / "dag_id=retrain_cards")
-                           .rglob("*.log"))
-        tail = task_logs[-1].read_text()[-2000:] if task_logs else "(no task log)"
-        assert state == "success", f"retraining run: {state}; see {log.name}; task log:\n{tail}"
-        assert runs[0].run_type == "asset_triggered"
-        request = json.loads(requests.read_text().splitlines()[0])
-        assert request["monitor"] == "cards"
-        assert request["events"], "the run must see the event that triggered it"
-        assert all("kldrift://cards/drift" in e["asset"] and e["source_run"]
-                   for e in request["events"])
+        yield
     finally:
         os.killpg(airflow.pid, signal.SIGINT)  # standalone shuts down cleanly on SIGINT only
         try:
@@ -322,3 +379,83 @@ def test_drift_asset_triggers_retraining_through_the_scheduler(lake) -> None:  #
             os.killpg(airflow.pid, signal.SIGKILL)
             airflow.wait()
         log.close()
+
+
+def _unpause(dag_id: str) -> None:
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+
+
+def _wait_for_runs(dag_id: str, run_type: str | None, count: int,
+                   timeout_s: float) -> list[Any]:
+    """The DAG's runs (of that type, or all), once at least `count` exist and all have
+    finished, or the time is up."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = select(DagRun).where(DagRun.dag_id == dag_id)
+    if run_type:
+        query = query.where(DagRun.run_type == run_type)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with create_session() as session:
+            runs = list(session.scalars(query).all())
+            session.expunge_all()
+        finished = all(r.state in ("success", "failed") for r in runs)
+        if (len(runs) >= count and finished) or time.monotonic() > deadline:
+            return runs
+        time.sleep(3)
+
+
+def _task_log_tail(dag_id: str) -> str:
+    logs = sorted((Path(os.environ["AIRFLOW_HOME"]) / "logs" / f"dag_id={dag_id}").rglob("*.log"))
+    return logs[-1].read_text()[-2000:] if logs else "(no task log)"
+
+
+def test_drift_asset_triggers_retraining_through_the_scheduler(lake, scheduler) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler picks up the drift asset event emitted by the drifting window's alert
+    and runs the retraining DAG."""
+    from kl_udfs.retraining import REQUESTS_FILE
+
+    requests = Path(lake.monitoring.path) / REQUESTS_FILE
+    requests.unlink(missing_ok=True)
+    _unpause("retrain_cards")
+    runs = _wait_for_runs("retrain_cards", "asset_triggered", 1, 420)
+    state = runs[0].state if runs else None
+    assert state == "success", f"retraining run {state}:\n{_task_log_tail('retrain_cards')}"
+    request = json.loads(requests.read_text().splitlines()[0])
+    assert request["monitor"] == "cards"
+    assert request["events"], "the run must see the event that triggered it"
+    assert all("kldrift://cards/drift" in e["asset"] and e["source_run"]
+               for e in request["events"])
+
+
+def test_airflow_backfill_gives_one_row_per_column_per_window(spark, lake, scheduler) -> None:  # type: ignore[no-untyped-def]
+    """`airflow backfill create` over two logical dates: the scheduler runs one drift DAG run
+    per window (gate, drift, alert), and each column gets exactly one row per window."""
+    dag_id = "kldrift_drift__cards"
+    # A backfill's dates are logical dates, which on a CronDataIntervalTimetable are the
+    # windows' starts: these two give the windows of days 31 and 32.
+    windows = [START + timedelta(days=d) for d in (31, 32)]
+    _unpause(dag_id)
+    created = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "backfill", "create", "--dag-id", dag_id,
+         "--from-date", windows[0].date().isoformat(),
+         "--to-date", windows[-1].date().isoformat()],
+        capture_output=True, text=True, env=os.environ.copy())
+    assert created.returncode == 0, created.stderr[-2000:]
+    runs = _wait_for_runs(dag_id, "backfill", len(windows), 600)
+    assert sorted((r.data_interval_start, r.state) for r in runs) == [
+        (w.replace(tzinfo=UTC), "success") for w in windows], _task_log_tail(dag_id)
+    rows = _results(spark, lake).where(F.col("window_start").isin(windows)).collect()
+    assert sorted((r["column_name"], r["window_start"]) for r in rows) == sorted(
+        (c, w) for c in COLUMNS for w in windows)
+    assert {r["status"] for r in rows} == {"ok"}
+    # Unpausing also lets the scheduler start the latest interval's run: let every run finish
+    # before the scheduler stops, so no spark-submit outlives the test.
+    _wait_for_runs(dag_id, None, 0, 300)
