@@ -67,9 +67,15 @@ def _frame(lake: Path, table: str) -> pd.DataFrame:
 def _expected(lake: Path, name: str) -> list[tuple[Any, ...]]:
     """Key columns of each query's rows, in order, computed with pandas."""
     drift = _frame(lake, "drift_results")
-    if name == "latest_status":
-        latest = drift.sort_values("window_start").groupby(["monitor", "column_name"]).tail(1)
-        return sorted((r.monitor, r.column_name, r.status) for r in latest.itertuples())
+    if name == "latest_status":  # drifting first, then by KL, as the query documents
+        latest = drift.sort_values(["window_start", "computed_at"]) \
+            .groupby(["monitor", "column_name"]).tail(1)
+        ranked = latest.assign(
+            rank=latest.status.map({"drift": 0, "quality_failed": 1, "error": 2}).fillna(3),
+            minus_kl=-latest.kl_divergence)
+        ranked = ranked.sort_values(["rank", "minus_kl", "monitor", "column_name"],
+                                    na_position="last")
+        return [(r.monitor, r.column_name, r.status) for r in ranked.itertuples()]
     if name == "drifting_this_week":
         until = drift.groupby("monitor")["window_end"].transform("max")
         week = drift[(drift.status == "drift") & (drift.window_start >= until - pd.Timedelta("7D"))]
@@ -101,7 +107,7 @@ def _actual(name: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         return float(value)
 
     if name == "latest_status":
-        return sorted((r["monitor"], r["column_name"], r["status"]) for r in rows)
+        return [(r["monitor"], r["column_name"], r["status"]) for r in rows]
     if name == "drifting_this_week":
         return [(r["monitor"], r["column_name"], num(r["max_kl"])) for r in rows]
     if name == "kl_history":
