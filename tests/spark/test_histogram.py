@@ -121,6 +121,37 @@ def test_special_values_land_in_their_bins(frame, rows) -> None:  # type: ignore
     assert sum(counts.values()) == len(rows)
 
 
+AWKWARD = ["it's", 'say "hi"', "back\\slash", "\\u0041", "new\nline", "tab\t", "café ☕",
+           "%_*", "`tick`", "", " ", "${x}", "NULL"]
+
+
+def test_awkward_categories_and_numbers_without_edges_equal_numpy(spark) -> None:  # type: ignore[no-untyped-def]
+    """Categories reach Spark as SQL text: quotes, backslashes, escapes, control and non-ASCII
+    characters must still match exactly. A numeric column whose baseline had no finite value
+    has no edges: its NaN still goes to the null bin."""
+    rng = np.random.default_rng(11)
+    n = 600
+    texts = [AWKWARD[i] if i < len(AWKWARD) else None for i in rng.integers(0, len(AWKWARD) + 2, n)]
+    numbers = rng.normal(0, 1, n)
+    numbers[rng.random(n) < 0.2] = np.nan
+    nulls = rng.random(n) < 0.1
+    records = [(START, t, None if null else float(v))
+               for t, v, null in zip(texts, numbers, nulls, strict=True)]
+    df = spark.createDataFrame(records, "ts timestamp, s string, x double")
+    bins = [ColumnBins("s", "categorical", "string", categories=tuple(AWKWARD[:-2])),
+            ColumnBins("x", "numeric", "double")]
+    cells = window_histograms(df, bins, "ts", None).collect()
+    got = {(c["column_idx"], c["bin"]): c["count"] for c in cells}
+    expected: dict[tuple[int, int], int] = {}
+    values = [texts, [None if null else v for v, null in zip(numbers, nulls, strict=True)]]
+    for i, (b, column) in enumerate(zip(bins, values, strict=True)):
+        for j, count in zip(*np.unique(b.assign(column), return_counts=True), strict=True):
+            expected[(i, int(j))] = int(count)
+    assert got == expected
+    assert got[(0, len(AWKWARD) - 2)] == sum(t in AWKWARD[-2:] for t in texts)  # "other"
+    assert got[(1, 1)] == int(np.sum(np.isnan(numbers) | nulls))  # NaN and null together
+
+
 def test_min_and_max_skip_nan_and_keep_infinities(frame) -> None:  # type: ignore[no-untyped-def]
     x = ColumnBins("x", "numeric", "double", edges=(10.0,))
     cells = window_histograms(frame, [x], "ts", None).collect()
