@@ -8,9 +8,18 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboards import figures, labels
-from dashboards.components import attrs, command, config_arg, empty_state, link, status_badge
+from dashboards.components import (
+    attrs,
+    command,
+    config_arg,
+    empty_state,
+    link,
+    status_badge,
+    status_meaning,
+)
 from dashboards.queries import (
     Histogram,
+    checks,
     column_history,
     contributors,
     histogram,
@@ -21,6 +30,7 @@ from dashboards.queries import (
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
+from kl_udfs.contract import STATUS
 
 
 def page(snap: Snapshot, state: ViewState) -> html.Div:
@@ -68,7 +78,8 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
         html.Div([html.H2(column), html.Span(kind or "", className="badge tone-neutral"),
                   status_badge(str(row["status"]))], className="title-row"),
         html.Div([html.Span(["window ", html.B(window)]), *step], className="window-row"),
-        html.P(_explain(row), className="explain"),
+        html.P(_reason(row), id="reason", className=f"reason reason-{row['status']}"),
+        html.P(_figures(row), className="explain"),
     ], className="column-head")
     return html.Div([
         head,
@@ -78,11 +89,16 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
             html.Section([html.H3("What changed most"), _contributors(column, kind, top),
                           _metrics(row)], className="card"),
         ], className="grid"),
+        html.Section([html.H3("Rules checked in this window"),
+                      _checks(checks(snap, int(row["row"])), str(row["status"]))],
+                     className="card"),
         html.Section([
-            html.H3("KL, Jensen–Shannon and p-value per window"),
-            html.P("Dashed lines: the thresholds. A window drifts when KL is above its "
-                   "threshold and the p-value below its own. Click a point to show that "
-                   "window.", className="hint"),
+            html.H3("PSI, KL, Jensen–Shannon and q-value per window"),
+            html.P("Red lines: the PSI threshold (dashed) and the false discovery rate "
+                   "(dotted). A window drifts on PSI when its 99% upper bound reaches the "
+                   "threshold and its q-value is at most the FDR; null, unseen-category and "
+                   "out-of-range shares have rules of their own (see the rules above). Click a "
+                   "point to show that window.", className="hint"),
             dcc.Graph(id="history", figure=figures.history(rows, start), config=figures.CONFIG),
         ], className="card"),
         html.Section([html.H3("Null share per window"),
@@ -96,16 +112,25 @@ def _empty(crumbs: html.Nav, panel: html.Div) -> html.Div:
     return html.Div([html.Div(crumbs, className="column-head"), panel], className="page")
 
 
-def _explain(row: pd.Series) -> str:
-    kl, threshold = row["kl_divergence"], row["threshold"]
-    p, p_threshold = row["p_value"], row["p_value_threshold"]
-    if row["status"] in ("error", "no_data"):
-        return str(row["message"] or "No rows to compare in this window.")
-    text = (f"KL {labels.number(kl)} vs threshold {labels.number(threshold)}; "
-            f"p-value {labels.p_value(p)} vs {labels.number(p_threshold)}.")
-    if isinstance(row["message"], str) and row["message"]:
-        text += f" {row['message']}"
-    return text
+def _reason(row: pd.Series) -> str:
+    """The verdict in words: which rules fired, or why the row is not drift."""
+    return (labels.text(row.get("reason")) or labels.text(row["message"])
+            or status_meaning(str(row["status"])))
+
+
+def _figures(row: pd.Series) -> str:
+    """The numbers behind the verdict: PSI against its threshold, q-value against the FDR."""
+    if row["current_count"] == 0 or pd.isna(row["psi"]):
+        return "No figures: nothing to compare in this window."
+    psi = row["psi_corrected"] if pd.notna(row.get("psi_corrected")) else row["psi"]
+    source = labels.text(row.get("threshold_source"))
+    q = row["q_value"] if pd.notna(row.get("q_value")) else None
+    text = f"PSI {labels.number(psi)} vs threshold {labels.number(row['threshold'])}" + (
+        f" ({source})" if source else "") + "; "
+    if q is None:
+        return text + f"p-value {labels.p_value(row['p_value'])}."
+    return text + (f"q-value {labels.p_value(q)} vs false discovery rate "
+                   f"{labels.number(row['p_value_threshold'])}.")
 
 
 def _overlay(hist: Histogram | str, column: str, kind: str | None,
@@ -137,16 +162,58 @@ def _metrics(row: pd.Series) -> html.Table:
     def cell(value: Any) -> str:
         return "–" if value is None or pd.isna(value) else f"{int(value):,}"
 
+    def shares(group: str) -> str:
+        return (f"{labels.percent(_value(row, f'current_{group}_fraction'))} / "
+                f"{labels.percent(_value(row, f'baseline_{group}_fraction'))}")
+
     pairs = [
+        ("PSI: plug-in / bias-corrected", f"{labels.number(row['psi'])} / "
+                                          f"{labels.number(_value(row, 'psi_corrected'))}"),
         ("KL(baseline‖window)", labels.number(row["kl_divergence"])),
         ("KL(window‖baseline)", labels.number(row["kl_reverse"])),
         ("Jensen–Shannon", labels.number(row["js_divergence"])),
-        ("PSI", labels.number(row["psi"])),
-        ("p-value (G-test)", labels.p_value(row["p_value"])),
+        ("p-value / q-value", f"{labels.p_value(row['p_value'])} / "
+                              f"{labels.p_value(_value(row, 'q_value'))}"),
         ("rows: window / baseline", f"{cell(row['current_count'])} / "
                                     f"{cell(row['baseline_count'])}"),
-        ("null share: window / baseline", f"{labels.percent(row['current_null_fraction'])} / "
-                                          f"{labels.percent(row['baseline_null_fraction'])}"),
+        ("null share: window / baseline", shares("null")),
     ]
+    pairs += [(f"{what}: window / baseline", shares(group)) for group, what in
+              (("other", "other values"), ("outside", "outside the range"))
+              if _value(row, f"current_{group}_fraction") is not None]
     return html.Table(html.Tbody([html.Tr([html.Th(k), html.Td(v, className="num")])
                                   for k, v in pairs]), className="table metrics")
+
+
+def _value(row: pd.Series, name: str) -> float | None:
+    """A float column of the row; None when missing (older tables) or null."""
+    value = row.get(name)
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _checks(rules: list[dict[str, Any]], status: str) -> html.Div | html.P:
+    if not rules:
+        return html.P("No rule was applied to this window (no verdict, or a row written "
+                      "before the rules).", className="hint")
+    known = STATUS.get(status)
+    # Figures of an unjudged window are stored, but no rule can fire on them.
+    note = [] if known is None or known.judged else [html.P(
+        f"Not judged ({known.label}): the figures are shown, no rule can fire.",
+        className="hint", id="not-judged")]
+    head = html.Thead(html.Tr([html.Th("rule"), html.Th("figure", className="num"),
+                               html.Th("threshold", className="num"),
+                               html.Th("p-value", className="num"), html.Th("outcome")]))
+    body = [html.Tr([
+        html.Td(str(c["rule"])), html.Td(labels.number(c["figure"]), className="num"),
+        html.Td(f"{labels.number(c['threshold'])} ({c['threshold_source']})", className="num"),
+        html.Td(labels.p_value(c["p_value"]), className="num"), html.Td(_outcome(c)),
+    ], className="check-fired" if c["fired"] else "check", **attrs(data_rule=str(c["rule"])))
+        for c in rules]
+    return html.Div([*note, html.Table([head, html.Tbody(body)], id="checks",
+                                       className="table checks")])
+
+
+def _outcome(check: dict[str, Any]) -> str:
+    if check["fired"]:
+        return "fired"
+    return "could reach its threshold; did not fire" if check["effect_reached"] else "below"

@@ -6,11 +6,8 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboards.queries import DRIFT, ERROR, NO_DATA, OK, QUALITY_FAILED
 from dashboards.store import Snapshot
-
-STATUS_TEXT = {OK: "ok", DRIFT: "drift", QUALITY_FAILED: "quality gate failed", ERROR: "error",
-               NO_DATA: "no data"}
+from kl_udfs.contract import STATUS
 
 
 def attrs(**values: object) -> dict[str, Any]:
@@ -18,8 +15,21 @@ def attrs(**values: object) -> dict[str, Any]:
     return {name.replace("_", "-"): value for name, value in values.items()}
 
 
+def status_label(status: str) -> str:
+    """What a person reads for a status (the contract's label; unknown ones as stored)."""
+    known = STATUS.get(status)
+    return known.label if known else status
+
+
+def status_meaning(status: str) -> str:
+    """The contract's explanation of a status, as plain text ('' for an unknown one)."""
+    known = STATUS.get(status)
+    return known.meaning.replace("`", "") if known else ""
+
+
 def status_badge(status: str) -> html.Span:
-    return html.Span(STATUS_TEXT.get(status, status), className=f"badge status-{status}")
+    return html.Span(status_label(status), className=f"badge status-{status}",
+                     title=status_meaning(status))
 
 
 def badge(text: str, tone: str = "neutral", **extra: Any) -> html.Span:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from dashboards import labels
-from dashboards.queries import DRIFT, ERROR, NO_DATA, QUALITY_FAILED, Histogram
+from dashboards.queries import Histogram
+from kl_udfs.contract import DRIFT, ERROR, INSUFFICIENT, NO_DATA, OK, QUALITY_FAILED, STATUSES
 
 Figure = dict[str, Any]
 
@@ -23,17 +24,26 @@ KL_DECADE_COLORS = ("#f7fcf0", "#ccebc5", "#7bccc4", "#2b8cbe", "#084081")
 KL_COLORS = [[0.0, KL_DECADE_COLORS[0]],
              *([stop, color] for stop, color in zip(KL_STOPS, KL_DECADE_COLORS, strict=True))]
 BASELINE_COLOR, CURRENT_COLOR, DRIFT_COLOR = "#cbd5e1", "#2563eb", "#dc2626"
-# Marker per non-ok status: the heatmap colour is the KL, the marker says what it means.
-STATUS_MARKERS: dict[str, dict[str, Any]] = {
+# How each non-ok status of the contract is drawn on the heatmap: the cell colour is the KL,
+# the marker says what the verdict is. Names and labels come from kl_udfs.contract.
+MARKER_STYLES: dict[str, dict[str, Any]] = {
     DRIFT: {"symbol": "circle", "color": DRIFT_COLOR, "size": 10,
-            "line": {"color": "#ffffff", "width": 1.5}, "label": "drift"},
+            "line": {"color": "#ffffff", "width": 1.5}},
     QUALITY_FAILED: {"symbol": "triangle-up", "color": "#f59e0b", "size": 10,
-                     "line": {"color": "#ffffff", "width": 1}, "label": "quality gate failed"},
+                       "line": {"color": "#ffffff", "width": 1}},
     ERROR: {"symbol": "x-thin", "color": "#111827", "size": 9,
-            "line": {"color": "#111827", "width": 2}, "label": "error"},
+              "line": {"color": "#111827", "width": 2}},
+    INSUFFICIENT: {"symbol": "diamond-open", "color": "#7c3aed", "size": 8,
+                     "line": {"color": "#7c3aed", "width": 1.5}},
     NO_DATA: {"symbol": "circle-open", "color": "#6b7280", "size": 8,
-              "line": {"color": "#6b7280", "width": 1.5}, "label": "no data"},
+                "line": {"color": "#6b7280", "width": 1.5}},
 }
+_UNKNOWN_MARKER = {"symbol": "square-open", "color": "#6b7280", "size": 8,
+                   "line": {"color": "#6b7280", "width": 1.5}}
+# Most urgent first, so the legend reads in the contract's order.
+STATUS_MARKERS: dict[str, dict[str, Any]] = {
+    s.name: {**MARKER_STYLES.get(s.name, _UNKNOWN_MARKER), "label": s.label}
+    for s in sorted(STATUSES, key=lambda s: s.rank) if s.name != OK}
 CONFIG: Any = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 HEATMAP_CONFIG: Any = {**CONFIG, "displayModeBar": False}
@@ -155,42 +165,55 @@ def _clean(values: pd.Series) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in values]
 
 
-P_FLOOR = 1e-16  # p-values below this (often exactly 0 in float) are drawn at the floor
+P_FLOOR = 1e-16  # q-values below this (often exactly 0 in float) are drawn at the floor
+
+
+def _either(rows: pd.DataFrame, name: str, fallback: str) -> pd.Series:
+    """`name`, or `fallback` where it is missing: rows written before a column existed."""
+    values = rows[name] if name in rows else pd.Series(np.nan, index=rows.index)
+    return values.astype("Float64").fillna(rows[fallback].astype("Float64"))
 
 
 def history(rows: pd.DataFrame, selected: datetime | None) -> Figure:
-    """KL, JS and p-value per window, with the thresholds; drifted windows marked."""
+    """Per window: PSI against its threshold, KL and JS, and q-value against the FDR.
+
+    PSI is the bias-corrected figure the verdict compares with `threshold`; the q-value is
+    compared with `p_value_threshold` (the FDR). Older rows have neither: their plug-in PSI and
+    p-value are drawn instead.
+    """
     x = [pd.Timestamp(s).isoformat() for s in rows["window_start"]]
-    drift = rows["status"] == DRIFT
-    xd = [v for v, d in zip(x, drift, strict=True) if d]
+    drift = (rows["status"] == DRIFT).to_numpy()
     keys = [pd.Timestamp(s).isoformat(timespec="minutes") for s in rows["window_start"]]
-    p = [None if pd.isna(v) else max(float(v), P_FLOOR) for v in rows["p_value"]]
+    psi = _clean(_either(rows, "psi_corrected", "psi"))
+    q = [None if v is None else max(v, P_FLOOR) for v in
+         _clean(_either(rows, "q_value", "p_value"))]
     hover = "%{x}<br>%{y:.4g}<extra>%{fullData.name}</extra>"
+
+    def line(uid: str, name: str, y: list[float | None], axis: str, color: str,
+             **extra: Any) -> dict[str, Any]:
+        return {"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": name,
+                "uid": uid, "yaxis": axis, "customdata": keys, "hovertemplate": hover,
+                "line": {"color": color, "width": 1.5}, "marker": {"size": 3}, **extra}
+
+    def level(uid: str, name: str, y: list[float | None], axis: str, dash: str) -> dict[str, Any]:
+        return {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, "uid": uid,
+                "yaxis": axis, "hovertemplate": hover,
+                "line": {"color": DRIFT_COLOR, "dash": dash, "width": 1.5, "shape": "hv"}}
+
     data = [
-        {"type": "scatter", "mode": "lines+markers", "x": x, "y": _clean(rows["kl_divergence"]),
-         "name": "KL(baseline‖window)", "uid": "kl", "yaxis": "y", "customdata": keys,
-         "line": {"color": CURRENT_COLOR, "width": 2}, "marker": {"size": 4},
-         "hovertemplate": hover},
-        {"type": "scatter", "mode": "lines", "x": x, "y": _clean(rows["threshold"]),
-         "name": "KL threshold", "uid": "kl-threshold", "yaxis": "y",
-         "line": {"color": DRIFT_COLOR, "dash": "dash", "width": 1.5, "shape": "hv"},
-         "hovertemplate": hover},
-        {"type": "scatter", "mode": "markers", "x": xd,
-         "y": _clean(rows.loc[drift, "kl_divergence"]), "name": "drift", "uid": "drift",
-         "yaxis": "y", "marker": {"color": DRIFT_COLOR, "size": 8, "symbol": "circle"},
-         "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "lines+markers", "x": x, "y": _clean(rows["js_divergence"]),
-         "name": "Jensen–Shannon", "uid": "js", "yaxis": "y2", "customdata": keys,
-         "line": {"color": "#7c3aed", "width": 1.5}, "marker": {"size": 3},
-         "hovertemplate": hover},
-        {"type": "scatter", "mode": "lines+markers", "x": x, "y": p, "name": "p-value",
-         "uid": "p", "yaxis": "y3", "customdata": keys,
-         "line": {"color": "#0f766e", "width": 1.5}, "marker": {"size": 3},
-         "hovertemplate": "%{x}<br>%{y:.2e}<extra>p-value</extra>"},
-        {"type": "scatter", "mode": "lines", "x": x, "y": _clean(rows["p_value_threshold"]),
-         "name": "p-value threshold", "uid": "p-threshold", "yaxis": "y3",
-         "line": {"color": DRIFT_COLOR, "dash": "dot", "width": 1.5, "shape": "hv"},
-         "hovertemplate": hover},
+        line("psi", "PSI (bias-corrected)", psi, "y", CURRENT_COLOR,
+             line={"color": CURRENT_COLOR, "width": 2}, marker={"size": 4}),
+        level("psi-threshold", "PSI threshold", _clean(rows["threshold"]), "y", "dash"),
+        {"type": "scatter", "mode": "markers", "x": [v for v, d in zip(x, drift, strict=True)
+                                                     if d],
+         "y": [v for v, d in zip(psi, drift, strict=True) if d], "name": "drift",
+         "uid": "drift", "yaxis": "y", "hoverinfo": "skip",
+         "marker": {"color": DRIFT_COLOR, "size": 8, "symbol": "circle"}},
+        line("kl", "KL(baseline‖window)", _clean(rows["kl_divergence"]), "y2", "#0891b2"),
+        line("js", "Jensen–Shannon", _clean(rows["js_divergence"]), "y2", "#7c3aed"),
+        line("q", "q-value", q, "y3", "#0f766e",
+             hovertemplate="%{x}<br>%{y:.2e}<extra>q-value</extra>"),
+        level("fdr", "false discovery rate", _clean(rows["p_value_threshold"]), "y3", "dot"),
     ]
     shapes = []
     if selected is not None:
@@ -203,12 +226,12 @@ def history(rows: pd.DataFrame, selected: datetime | None) -> Figure:
         height=470, hovermode="x unified", shapes=shapes,
         margin={"l": 60, "r": 10, "t": 10, "b": 30},
         xaxis={"type": "date", "anchor": "y3", "showgrid": False},
-        yaxis={**axis, "domain": [0.6, 1.0], "title": {"text": "KL (nats)"},
-               "rangemode": "tozero"},
-        yaxis2={**axis, "domain": [0.35, 0.53], "title": {"text": "JS"}, "rangemode": "tozero"},
-        yaxis3={**axis, "domain": [0.0, 0.28], "title": {"text": "p-value"}, "type": "log",
+        yaxis={**axis, "domain": [0.6, 1.0], "title": {"text": "PSI"}, "rangemode": "tozero"},
+        yaxis2={**axis, "domain": [0.35, 0.53], "title": {"text": "KL · JS"},
+                "rangemode": "tozero"},
+        yaxis3={**axis, "domain": [0.0, 0.28], "title": {"text": "q-value"}, "type": "log",
                 "exponentformat": "power", "dtick": 4 if min(
-                    (v for v in p if v is not None), default=1.0) < 1e-8 else 1},
+                    (v for v in q if v is not None), default=1.0) < 1e-8 else 1},
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return {"data": data, "layout": layout}

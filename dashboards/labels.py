@@ -1,8 +1,9 @@
 """Plain-language labels for bins, shares and windows (pure functions, no Dash).
 
-Bin labels are the ones `kl_udfs.bins.ColumnBins.labels` writes: numeric bins are half-open
-intervals "(-inf, e1)", "[e1, e2)", ..., "[em, +inf)"; categorical bins are the category
-itself; both kinds end with "<null>", and categorical ones have "<other>" before it.
+Bin labels are the ones `kl_udfs.bins.ColumnBins.labels` writes. Numeric bins are intervals:
+with the baseline's range, "(-inf, low)" (below it), "[low, e1)", ..., "[em, high]",
+"(high, +inf)" (above it); baselines without a range have "(-inf, e1)", ..., "[em, +inf)".
+Categorical bins are the category itself, then "<other>". Both kinds end with "<null>".
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-NULL_LABEL = "<null>"
-OTHER_LABEL = "<other>"
-_INTERVAL = re.compile(r"^[\[(](?P<low>.+), (?P<high>.+)\)$")
+from kl_udfs.bins import NULL_LABEL, OTHER_LABEL
+
+_INTERVAL = re.compile(r"^(?P<open>[\[(])(?P<low>.+), (?P<high>.+)(?P<close>[\])])$")
 
 
 @dataclass(frozen=True)
 class Interval:
     low: str | None  # None: open towards -inf
     high: str | None  # None: open towards +inf
+    low_closed: bool = True  # "[low": low itself is inside
+    high_closed: bool = False  # "high]": high itself is inside
+
+    def label(self) -> str:
+        """The bin label this interval was parsed from."""
+        opening = "[" if self.low_closed and self.low is not None else "("
+        closing = "]" if self.high_closed and self.high is not None else ")"
+        return f"{opening}{self.low or '-inf'}, {self.high or '+inf'}{closing}"
 
 
 def parse_interval(label: str) -> Interval | None:
@@ -30,11 +39,17 @@ def parse_interval(label: str) -> Interval | None:
     if not match:
         return None
     low, high = match["low"], match["high"]
-    return Interval(None if low == "-inf" else low, None if high == "+inf" else high)
+    return Interval(None if low == "-inf" else low, None if high == "+inf" else high,
+                    low_closed=match["open"] == "[", high_closed=match["close"] == "]")
+
+
+def _signs(interval: Interval) -> tuple[str, str]:
+    """The comparisons of 'low ? value ? high': '≤' where the bound is inside the bin."""
+    return ("≤" if interval.low_closed else "<"), ("≤" if interval.high_closed else "<")
 
 
 def bin_phrase(column: str, label: str, kind: str | None) -> str:
-    """'amount ≥ 250', '10 ≤ amount < 20', 'channel = online', 'country is null'."""
+    """'amount ≥ 250', '10 ≤ amount < 20', 'amount > 900', 'channel = online', 'x is null'."""
     if label == NULL_LABEL:
         return f"{column} is null"
     if label == OTHER_LABEL:
@@ -42,17 +57,18 @@ def bin_phrase(column: str, label: str, kind: str | None) -> str:
     interval = parse_interval(label) if kind != "categorical" else None
     if interval is None:
         return f"{column} = {label}"
+    low_sign, high_sign = _signs(interval)
     if interval.low is None and interval.high is None:
         return f"{column}: any value"
     if interval.low is None:
-        return f"{column} < {interval.high}"
+        return f"{column} {high_sign} {interval.high}"
     if interval.high is None:
-        return f"{column} ≥ {interval.low}"
-    return f"{interval.low} ≤ {column} < {interval.high}"
+        return f"{column} {'≥' if interval.low_closed else '>'} {interval.low}"
+    return f"{interval.low} {low_sign} {column} {high_sign} {interval.high}"
 
 
 def axis_label(label: str, kind: str | None) -> str:
-    """A short tick label: '< 6.39', '6.39–9.21', '≥ 171.58', 'null', 'other', 'online'."""
+    """A short tick label: '< 6.39', '6.39–9.21', '> 171.58', 'null', 'other', 'online'."""
     if label == NULL_LABEL:
         return "null"
     if label == OTHER_LABEL:
@@ -61,8 +77,15 @@ def axis_label(label: str, kind: str | None) -> str:
     if interval is None:
         return label
     if interval.low is None:
-        return "any" if interval.high is None else f"< {interval.high}"
-    return f"≥ {interval.low}" if interval.high is None else f"{interval.low}–{interval.high}"
+        return "any" if interval.high is None else f"{_signs(interval)[1]} {interval.high}"
+    if interval.high is None:
+        return f"{'≥' if interval.low_closed else '>'} {interval.low}"
+    return f"{interval.low}–{interval.high}"
+
+
+def text(value: object) -> str:
+    """A stored string, or '' for a missing one (None or NaN in pandas)."""
+    return value if isinstance(value, str) else ""
 
 
 def percent(share: float | None) -> str:

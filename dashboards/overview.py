@@ -17,10 +17,9 @@ from dashboards.components import (
     empty_state,
     link,
     status_badge,
+    status_meaning,
 )
 from dashboards.queries import (
-    DRIFT,
-    OK,
     MonitorSummary,
     contributors,
     latest_windows,
@@ -30,9 +29,10 @@ from dashboards.queries import (
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
+from kl_udfs.contract import OK, STATUS, STATUSES
 
 TABLE_ROWS = 10  # latest-window table: every non-ok column, then the largest KL up to this
-SEVERITY = {DRIFT: 0, "quality_failed": 1, "error": 2, "no_data": 3, OK: 4}
+SEVERITY = {s.name: s.rank for s in STATUSES}  # most urgent first; unknown statuses last
 
 
 def page(snap: Snapshot, state: ViewState) -> html.Div:
@@ -186,7 +186,7 @@ def kl_legend() -> html.Div:
 
 def latest_table(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> html.Div:
     rows = latest_windows(snap, summary.name, state.time_range, 1)
-    rows = rows.assign(severity=rows["status"].map(SEVERITY).fillna(5)).sort_values(
+    rows = rows.assign(severity=rows["status"].map(SEVERITY).fillna(len(SEVERITY))).sort_values(
         ["severity", "kl_divergence"], ascending=[True, False], na_position="last")
     flagged = rows[rows["status"] != OK]
     shown = pd.concat([flagged, rows[rows["status"] == OK].head(
@@ -205,16 +205,24 @@ def latest_table(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> h
 
 
 def _latest_row(snap: Snapshot, state: ViewState, r: Any) -> html.Tr:
-    top = contributors(snap, int(r.row))
-    change = labels.contributor_sentence(r.column_name, r.column_kind, top[0]) if top else (
-        r.message or "")
     href = state.href(monitor=r.monitor, column=r.column_name, window=None)
     return html.Tr([
         html.Td(link(r.column_name, href, className="column-link")),
         html.Td(status_badge(str(r.status))),
         html.Td(labels.number(r.kl_divergence), className="num"),
-        html.Td(change, className="change" if r.status != OK else "change quiet"),
+        html.Td(_change(snap, r), className="change" if r.status != OK else "change quiet"),
     ], className=f"row-{r.status}", **attrs(data_column=r.column_name, data_status=r.status))
+
+
+def _change(snap: Snapshot, r: Any) -> str:
+    """The bin that moved most; for a row with no verdict (too few rows, an error...) why."""
+    status = STATUS.get(str(r.status))
+    if status is not None and not status.judged:
+        return labels.text(r.message) or labels.text(r.reason) or status_meaning(status.name)
+    top = contributors(snap, int(r.row))
+    if top:
+        return labels.contributor_sentence(r.column_name, r.column_kind, top[0])
+    return labels.text(r.message)
 
 
 def quality_list(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> html.Div:

@@ -12,8 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboards.store import ConfiguredMonitor, Snapshot
-
-DRIFT, OK, QUALITY_FAILED, ERROR, NO_DATA = "drift", "ok", "quality_failed", "error", "no_data"
+from kl_udfs.contract import DRIFT
 
 
 @dataclass(frozen=True)
@@ -211,6 +210,12 @@ def pick_window(history: pd.DataFrame, window: datetime | None) -> pd.Series | N
 
 def contributors(snap: Snapshot, row: int) -> list[dict[str, Any]]:
     value = snap.contributors[row].as_py()
+    return list(value or [])
+
+
+def checks(snap: Snapshot, row: int) -> list[dict[str, Any]]:
+    """Every rule the verdict applied to a drift row (none for rows older than the rules)."""
+    value = snap.checks[row].as_py()
     return list(value or [])
 
 

@@ -69,8 +69,9 @@ def source_from_monitoring(path: str | Path) -> Source:
 @dataclass(frozen=True)
 class Snapshot:
     source: Source
-    results: pd.DataFrame  # drift_results without top_contributors, one row per window
+    results: pd.DataFrame  # drift_results without NESTED columns, one row per window
     contributors: pa.Array  # top_contributors, indexed by results["row"]
+    checks: pa.Array  # checks, indexed by results["row"]
     profiles: pa.Table
     baselines: pd.DataFrame
     runs: pd.DataFrame
@@ -129,15 +130,20 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     return _naive_utc(table.to_pandas())
 
 
-def _results(table: pa.Table) -> tuple[pd.DataFrame, pa.Array]:
-    contributors = table["top_contributors"].combine_chunks()
-    frame = _frame(table.drop_columns(["top_contributors"]))
+# Lists of structs stay in Arrow, read per shown row: as pandas they would be a Python dict per
+# bin or rule of every stored window.
+NESTED = ("top_contributors", "checks")
+
+
+def _results(table: pa.Table) -> tuple[pd.DataFrame, pa.Array, pa.Array]:
+    contributors, checks = (table[name].combine_chunks() for name in NESTED)
+    frame = _frame(table.drop_columns(list(NESTED)))
     frame["row"] = range(len(frame))
     # A window re-run against a newer baseline has a row per baseline: keep the latest.
     frame = frame.sort_values(["monitor", "column_name", "window_start", "computed_at"],
                               kind="stable")
     frame = frame.drop_duplicates(["monitor", "column_name", "window_start"], keep="last")
-    return frame.reset_index(drop=True), contributors
+    return frame.reset_index(drop=True), contributors, checks
 
 
 def load_snapshot(source: Source, previous: Snapshot | None = None) -> Snapshot:
@@ -152,9 +158,9 @@ def load_snapshot(source: Source, previous: Snapshot | None = None) -> Snapshot:
         versions[name] = version
 
     if previous is None or "drift_results" in fresh:
-        results, contributors = _results(fresh["drift_results"])
+        results, contributors, checks = _results(fresh["drift_results"])
     else:
-        results, contributors = previous.results, previous.contributors
+        results, contributors, checks = previous.results, previous.contributors, previous.checks
     def frame(name: str, attr: str) -> pd.DataFrame:
         if name in fresh or previous is None:
             return _frame(fresh[name])
@@ -163,7 +169,7 @@ def load_snapshot(source: Source, previous: Snapshot | None = None) -> Snapshot:
 
     profiles = fresh["profiles"] if "profiles" in fresh or previous is None \
         else previous.profiles
-    snap = Snapshot(source=source, results=results, contributors=contributors,
+    snap = Snapshot(source=source, results=results, contributors=contributors, checks=checks,
                     profiles=profiles, baselines=frame("baselines", "baselines"),
                     runs=frame("runs", "runs"), quality=frame("quality_results", "quality"),
                     versions=versions, load_seconds=time.perf_counter() - began)

@@ -1,8 +1,10 @@
 """Synthetic monitoring tables, written with delta-rs (no Spark), for the benchmark and tests.
 
-The drift numbers come from the engine's own pandas adapter (`kl_udfs.udfs.drift_metrics`) over
-multinomial draws, so they are what a real run over such data would store. Columns named in
-`drift_columns` shift from window `drift_from` on; every other column stays stationary.
+The rows are made the way a real run makes them: multinomial draws on frozen bins
+(`kl_udfs.bins.ColumnBins`, so labels and bin roles are the engine's), figures from the
+engine's pandas adapter (`kl_udfs.udfs.drift_figures`) and statuses from its verdict
+(`kl_udfs.verdict.decide`). Columns named in `drift_columns` shift from window `drift_from` on;
+every other column stays stationary.
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboards import schema
+from kl_udfs import contract
+from kl_udfs.bins import ColumnBins
+from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
+from kl_udfs.verdict import Policy
 
 TOP_CONTRIBUTORS = 5  # as kl_udfs.drift.TOP_CONTRIBUTORS
 CATEGORIES = ("grocery", "travel", "fuel", "online", "pharmacy", "apparel", "utilities", "atm")
+NULL_SHARE = 0.01
+OUT_OF_RANGE_SHARE = 0.03  # a drifting numeric column also gains values above the range
+GATE_MIN_ROWS = 1000  # the synthetic row-count expectation
+FAILED_GATE_ROWS = 640  # rows of a window that fails it
+SHORT_ROWS = 12  # rows of a `short_windows` window: below any sensible min_rows
 
 
 @dataclass(frozen=True)
@@ -32,12 +43,14 @@ class SyntheticMonitor:
     drift_columns: frozenset[str] = field(default_factory=frozenset)
     drift_from: int = 0
     rows_per_window: int = 5_000
-    numeric_bins: int = 20
+    numeric_bins: int = 20  # bins between the baseline's minimum and maximum
     with_baseline: bool = True
     with_results: bool = True
     quality_failures: Sequence[int] = ()  # windows whose row_count expectation failed
-    kl_threshold: float = 0.1
-    p_value_threshold: float = 0.01
+    short_windows: Sequence[int] = ()  # windows with SHORT_ROWS rows: `insufficient`
+    psi_threshold: float = contract.RULE["psi"].default_threshold or 0.1
+    fdr: float = contract.DEFAULT_FDR
+    min_rows: int = contract.DEFAULT_MIN_ROWS
 
     def column_names(self) -> list[str]:
         numeric = (self.columns + 1) // 2
@@ -47,47 +60,62 @@ class SyntheticMonitor:
     def window_starts(self) -> list[datetime]:
         return [self.start + i * self.window for i in range(self.windows)]
 
+    def policy(self) -> Policy:
+        """The engine's default rules, with this monitor's PSI threshold, FDR and min_rows."""
+        default = Policy.defaults()
+        thresholds = dict(default.thresholds)
+        if self.psi_threshold != thresholds["psi"][0]:
+            thresholds["psi"] = (self.psi_threshold, "monitor")
+        return Policy(thresholds=thresholds, fdr=self.fdr, min_rows=self.min_rows)
+
+    def gate_failures(self) -> set[int]:
+        """Windows that fail the row-count gate (short windows have too few rows for it too)."""
+        return set(self.quality_failures) | set(self.short_windows)
+
 
 @dataclass(frozen=True)
 class _Column:
-    name: str
-    kind: str
-    labels: list[str]
-    edges: list[float]
-    categories: list[str]
-    p: np.ndarray  # baseline bin shares, null bin last
-    q: np.ndarray  # drifted bin shares
+    bins: ColumnBins
+    p: np.ndarray  # baseline share of every bin, in the bins' layout
+    q: np.ndarray  # drifted shares
+
+    @property
+    def name(self) -> str:
+        return self.bins.name
+
+    @property
+    def kind(self) -> str:
+        return self.bins.kind
+
+
+def _numeric(name: str, bins: int, rng: np.random.Generator) -> _Column:
+    scale = float(rng.choice([1.0, 10.0, 250.0]))
+    edges = tuple(round(scale * (1 + i), 4) for i in range(bins - 1))
+    frozen = ColumnBins(name, "numeric", "double", edges, low=0.0, high=scale * bins)
+    even = np.full(bins, 1.0)
+    tilt = np.exp(2.5 * (np.arange(bins) - bins / 2) / bins)  # mass moves to the upper bins
+    return _Column(frozen, _ranged(even, above=0.0), _ranged(even * tilt, OUT_OF_RANGE_SHARE))
+
+
+def _ranged(values: np.ndarray, above: float) -> np.ndarray:
+    """Shares in the ranged layout: below (none: the baseline's minimum), values, above, null."""
+    inside = values / values.sum() * (1 - NULL_SHARE - above)
+    return np.concatenate([[0.0], inside, [above, NULL_SHARE]])
+
+
+def _categorical(name: str) -> _Column:
+    frozen = ColumnBins(name, "categorical", "string", categories=CATEGORIES)
+    raw = 1 / np.arange(1, len(CATEGORIES) + 2)  # Zipf-like shares, "<other>" last
+    p = raw / raw.sum() * (1 - NULL_SHARE)
+    q = p.copy()
+    q[CATEGORIES.index("online")] *= 5.0
+    q = q / q.sum() * (1 - NULL_SHARE)
+    return _Column(frozen, np.append(p, NULL_SHARE), np.append(q, NULL_SHARE))
 
 
 def _columns(monitor: SyntheticMonitor, rng: np.random.Generator) -> list[_Column]:
-    out = []
-    for name in monitor.column_names():
-        null_share = 0.01
-        if name.startswith("n"):
-            scale = float(rng.choice([1.0, 10.0, 250.0]))
-            edges = [round(scale * (1 + i), 4) for i in range(monitor.numeric_bins - 1)]
-            shown = ["-inf", *(f"{e:.6g}" for e in edges), "+inf"]
-            labels = [f"{'(' if i == 0 else '['}{shown[i]}, {shown[i + 1]})"
-                      for i in range(len(shown) - 1)]
-            k = len(labels)
-            p = np.full(k, (1 - null_share) / k)
-            tilt = np.exp(2.5 * (np.arange(k) - k / 2) / k)  # mass moves to the upper bins
-            out.append(_Column(name, "numeric", [*labels, "<null>"], edges, [],
-                               _with_null(p, null_share), _with_null(p * tilt, null_share)))
-        else:
-            raw = 1 / np.arange(1, len(CATEGORIES) + 2)  # Zipf-like shares, "<other>" last
-            p = raw / raw.sum() * (1 - null_share)
-            q = p.copy()
-            q[3] *= 5.0  # "online" grows fivefold
-            out.append(_Column(name, "categorical", [*CATEGORIES, "<other>", "<null>"], [],
-                               list(CATEGORIES), _with_null(p, null_share),
-                               _with_null(q, null_share)))
-    return out
-
-
-def _with_null(values: np.ndarray, null_share: float) -> np.ndarray:
-    values = values / values.sum() * (1 - null_share)
-    return np.append(values, null_share)
+    return [_numeric(name, monitor.numeric_bins, rng) if name.startswith("n")
+            else _categorical(name) for name in monitor.column_names()]
 
 
 def _table(rows: list[dict[str, object]] | pd.DataFrame, table: str) -> pa.Table:
@@ -101,66 +129,65 @@ def monitor_tables(monitor: SyntheticMonitor, seed: int = 0) -> dict[str, pa.Tab
     """The five monitoring tables' rows for one synthetic monitor."""
     rng = np.random.default_rng(seed)
     columns = _columns(monitor, rng)
-    created = monitor.start - timedelta(days=1)
     baseline_id = f"b-{monitor.name}"
     baseline_rows = [rng.multinomial(monitor.rows_per_window * 10, c.p) for c in columns]
     tables: dict[str, list[dict[str, object]] | pd.DataFrame] = {name: [] for name in
                                                                  schema.TABLES}
-    source = f"range [{created - timedelta(days=30):%Y-%m-%d}, {created:%Y-%m-%d}) @ version 0"
     if monitor.with_baseline:
-        tables["baselines"] = [{
-            "monitor": monitor.name, "baseline_id": baseline_id, "column_name": c.name,
-            "column_idx": i, "column_kind": c.kind,
-            "source_type": "double" if c.kind == "numeric" else "string",
-            "bins_json": None, "edges": c.edges, "categories": c.categories,
-            "bin_labels": c.labels, "counts": counts.tolist(), "count": int(counts.sum()),
-            "null_count": int(counts[-1]), "min": 0.0 if c.kind == "numeric" else None,
-            "max": 1000.0 if c.kind == "numeric" else None, "skipped_reason": None,
-            "source": source, "table_name": f"/data/{monitor.name}", "table_version": 0,
-            "range_start": created - timedelta(days=30), "range_end": created,
-            "previous_windows": None, "window_length_s": int(monitor.window.total_seconds()),
-            "created_at": created, "run_id": "r-baseline",
-        } for i, (c, counts) in enumerate(zip(columns, baseline_rows, strict=True))]
+        tables["baselines"] = _baselines(monitor, columns, baseline_rows, baseline_id)
     if monitor.with_baseline and monitor.with_results:
         tables.update(_window_tables(monitor, columns, baseline_rows, baseline_id, rng))
     return {name: _table(rows, name) for name, rows in tables.items()}
 
 
+def _baselines(monitor: SyntheticMonitor, columns: list[_Column],
+               baseline_rows: list[np.ndarray], baseline_id: str) -> list[dict[str, object]]:
+    created = monitor.start - timedelta(days=1)
+    source = f"range [{created - timedelta(days=30):%Y-%m-%d}, {created:%Y-%m-%d}) @ version 0"
+    return [{
+        "monitor": monitor.name, "baseline_id": baseline_id, "column_name": c.name,
+        "column_idx": i, "column_kind": c.kind,
+        "source_type": c.bins.source_type, "bins_json": c.bins.to_json(),
+        "edges": list(c.bins.edges), "categories": list(c.bins.categories),
+        "bin_labels": c.bins.labels(), "counts": counts.tolist(), "count": int(counts.sum()),
+        "null_count": int(counts[-1]), "min": c.bins.low, "max": c.bins.high,
+        "skipped_reason": None, "source": source, "table_name": f"/data/{monitor.name}",
+        "table_version": 0, "range_start": created - timedelta(days=30), "range_end": created,
+        "previous_windows": None, "window_length_s": int(monitor.window.total_seconds()),
+        "created_at": created, "run_id": "r-baseline",
+    } for i, (c, counts) in enumerate(zip(columns, baseline_rows, strict=True))]
+
+
+def _window_rows(monitor: SyntheticMonitor, rng: np.random.Generator) -> np.ndarray:
+    rows = rng.integers(int(monitor.rows_per_window * 0.97), monitor.rows_per_window + 1,
+                        size=monitor.windows)
+    rows[list(monitor.quality_failures)] = FAILED_GATE_ROWS
+    rows[list(monitor.short_windows)] = SHORT_ROWS
+    return rows
+
+
+def _gate_details(rows: int) -> str:
+    return f"row count {rows} (expected at least {GATE_MIN_ROWS})"
+
+
 def _window_tables(monitor: SyntheticMonitor, columns: list[_Column],
                    baseline_rows: list[np.ndarray], baseline_id: str, rng: np.random.Generator,
                    ) -> dict[str, list[dict[str, object]] | pd.DataFrame]:
-    from kl_udfs.udfs import drift_metrics  # numpy/pandas only: no Spark
-
     starts = monitor.window_starts()
-    n_rows = rng.integers(int(monitor.rows_per_window * 0.97), monitor.rows_per_window + 1,
-                          size=len(starts))
+    n_rows = _window_rows(monitor, rng)
     long_parts, profile_parts = [], []
     for ci, column in enumerate(columns):
         drifts = column.name in monitor.drift_columns
         shares = np.array([column.q if drifts and w >= monitor.drift_from else column.p
                            for w in range(len(starts))])
         counts = rng.multinomial(n_rows, shares)  # (windows, bins)
-        k = counts.shape[1]
-        threshold = monitor.kl_threshold
-        long_parts.append(pd.DataFrame({
-            "window_idx": np.repeat(np.arange(len(starts)), k),
-            "column_idx": ci, "bin": np.tile(np.arange(k), len(starts)),
-            "bin_label": np.tile(np.array(column.labels, dtype=object), len(starts)),
-            "is_null_bin": np.tile(np.arange(k) == k - 1, len(starts)),
-            "baseline_count": np.tile(baseline_rows[ci], len(starts)),
-            "current_count": counts.ravel(), "kl_threshold": threshold,
-            "p_threshold": monitor.p_value_threshold,
-        }))
+        long_parts.append(_long_counts(column, baseline_rows[ci], counts, ci))
         profile_parts.append(pd.DataFrame({
             "column_idx": ci, "window_idx": np.arange(len(starts)),
             "counts": list(counts), "count": counts.sum(axis=1), "null_count": counts[:, -1],
         }))
-    metrics = drift_metrics(pd.concat(long_parts, ignore_index=True), pseudo_count=0.5,
-                            top_n=TOP_CONTRIBUTORS)
     window_start = pd.Series(pd.to_datetime(starts, utc=True))
     computed = [s + monitor.window + timedelta(minutes=5) for s in starts]
-    names = [c.name for c in columns]
-    kinds = [c.kind for c in columns]
     common = pd.DataFrame({
         "window_idx": np.arange(len(starts)), "window_start": window_start,
         "window_end": window_start + monitor.window,
@@ -169,30 +196,15 @@ def _window_tables(monitor: SyntheticMonitor, columns: list[_Column],
     })
     meta = {"monitor": monitor.name, "table_name": f"/data/{monitor.name}",
             "baseline_id": baseline_id}
-    drift = metrics.merge(common, on="window_idx").assign(**meta)
-    drift["column_name"] = [names[i] for i in drift["column_idx"]]
-    drift["column_kind"] = [kinds[i] for i in drift["column_idx"]]
-    drift["threshold"] = monitor.kl_threshold
-    drift["p_value_threshold"] = monitor.p_value_threshold
-    failed = set(monitor.quality_failures)
-    gated = drift["window_idx"].isin(failed) & drift["status"].isin(["ok", "drift"])
-    drift.loc[gated, "status"] = "quality_failed"
-    drift.loc[gated, "message"] = "row_count: expected at least 1000 rows"
-    drift["top_contributors"] = pd.Series([
-        [{"bin": b, "contribution": v, "baseline_fraction": bf, "current_fraction": cf}
-         for b, v, bf, cf in zip(*parts, strict=True)]
-        for parts in zip(drift["contributor_bins"], drift["contributor_values"],
-                         drift["contributor_baseline"], drift["contributor_current"],
-                         strict=True)], index=drift.index, dtype=object)
-    for name in ("kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic",
-                 "p_value"):
-        drift[name] = drift[name].astype("float64")
+    drift = _drift_results(monitor, columns, pd.concat(long_parts, ignore_index=True),
+                           n_rows).merge(common, on="window_idx").assign(**meta)
 
+    names, kinds = [c.name for c in columns], [c.kind for c in columns]
     profiles = pd.concat(profile_parts, ignore_index=True).merge(common, on="window_idx") \
         .assign(**meta)
     profiles["column_name"] = [names[i] for i in profiles["column_idx"]]
     profiles["column_kind"] = [kinds[i] for i in profiles["column_idx"]]
-    profiles["bin_labels"] = [columns[i].labels for i in profiles["column_idx"]]
+    profiles["bin_labels"] = [columns[i].bins.labels() for i in profiles["column_idx"]]
     profiles["counts"] = [c.tolist() for c in profiles["counts"]]
     profiles["min"], profiles["max"] = np.nan, np.nan
 
@@ -204,15 +216,52 @@ def _window_tables(monitor: SyntheticMonitor, columns: list[_Column],
         "status": "succeeded", "error": None, "started_at": computed[i] - timedelta(minutes=1),
         "finished_at": computed[i],
     } for i, start in enumerate(starts)]
+    failed = monitor.gate_failures()
     quality: list[dict[str, object]] = [{
         "monitor": monitor.name, "table_name": meta["table_name"], "window_start": start,
         "window_end": start + monitor.window, "expectation": "expect_table_row_count_to_be_between",
-        "column_name": None, "success": i not in failed,
-        "observed_value": str(rows := 640 if i in failed else int(n_rows[i])),
-        "details": f"row count {rows} (expected at least 1000)", "run_id": f"q-{i}",
+        "column_name": None, "success": i not in failed, "observed_value": str(int(n_rows[i])),
+        "details": _gate_details(int(n_rows[i])), "run_id": f"q-{i}",
         "computed_at": computed[i],
     } for i, start in enumerate(starts)]
     return {"drift_results": drift, "profiles": profiles, "runs": runs, "quality_results": quality}
+
+
+def _long_counts(column: _Column, baseline: np.ndarray, counts: np.ndarray,
+                 column_idx: int) -> pd.DataFrame:
+    """One column's counts in the UDF's long input format (kl_udfs.udfs.INPUT_COLUMNS)."""
+    windows, k = counts.shape
+    return pd.DataFrame({
+        "window_idx": np.repeat(np.arange(windows), k), "column_idx": column_idx,
+        "bin": np.tile(np.arange(k), windows),
+        "bin_label": np.tile(np.array(column.bins.labels(), dtype=object), windows),
+        "bin_role": np.tile(np.array(column.bins.roles(), dtype=object), windows),
+        "baseline_count": np.tile(baseline, windows), "current_count": counts.ravel(),
+    })
+
+
+def _drift_results(monitor: SyntheticMonitor, columns: list[_Column], counts: pd.DataFrame,
+                   n_rows: np.ndarray) -> pd.DataFrame:
+    """Figures and verdict of every (window, column): the drift_results columns of a run."""
+    from kl_udfs.udfs import drift_figures  # numpy/scipy only: no Spark
+    from kl_udfs.verdict import decide
+
+    figures = drift_figures(counts, pseudo_count=DEFAULT_PSEUDO_COUNT, top_n=TOP_CONTRIBUTORS)
+    figures["column_name"] = [columns[i].name for i in figures["column_idx"]]
+    figures["column_kind"] = [columns[i].kind for i in figures["column_idx"]]
+    gate = {w: f"expect_table_row_count_to_be_between: {_gate_details(int(n_rows[w]))}"
+            for w in monitor.gate_failures()}
+    figures["quality_message"] = figures["window_idx"].map(gate)
+    verdict = decide(figures, monitor.policy())
+    drift = pd.concat([figures.drop(columns=list(verdict.columns), errors="ignore")
+                       .reset_index(drop=True), verdict], axis=1)
+    drift["top_contributors"] = pd.Series([
+        [{"bin": b, "contribution": v, "baseline_fraction": bf, "current_fraction": cf}
+         for b, v, bf, cf in zip(*parts, strict=True)]
+        for parts in zip(drift["contributor_bins"], drift["contributor_values"],
+                         drift["contributor_baseline"], drift["contributor_current"],
+                         strict=True)], index=drift.index, dtype=object)
+    return drift
 
 
 def write_monitoring(path: str | Path, monitors: Sequence[SyntheticMonitor],

@@ -110,12 +110,14 @@ def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
 
 
 def _doc(monitor: Monitor) -> str:
+    from kl_udfs.policy import describe_rules
+
     baseline = monitor.baseline
     return (f"### kl-drift monitor `{monitor.name}`\n\n"
             f"* table: `{monitor.table}` (timestamp `{monitor.timestamp_column}`)\n"
             f"* window: {monitor.window} (the data interval of each run)\n"
             f"* baseline: {baseline.kind} {baseline.model_dump(exclude_none=True)}\n"
-            f"* thresholds: KL > {monitor.thresholds.kl} and p < {monitor.thresholds.p_value}"
+            f"* rules: {describe_rules(monitor.policy())}"
             f"\n* drift events: asset `{drift_asset_uri(monitor.name)}`\n")
 
 

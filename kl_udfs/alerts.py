@@ -1,8 +1,8 @@
 """Drift alerts: read a window's drift rows without a JVM and post one JSON message.
 
 The message is Slack-compatible (a top-level "text") and carries the structured facts
-(monitor, window, drifted columns with KL, p-value and top contributing bins) for any other
-receiver.
+(monitor, window, drifted columns with the rules that fired, their reason in words, PSI,
+q-value and top contributing bins) for any other receiver.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DRIFT_STATUS = "drift"
+from kl_udfs.contract import DRIFT as DRIFT_STATUS
 
 
 def window_rows(monitoring_path: str, monitor: str, start: datetime,
@@ -42,13 +42,17 @@ def drift_message(monitor: str, start: datetime, end: datetime,
                   rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """One message for the window, or None when no column drifted."""
     drifted = sorted((r for r in rows if r["status"] == DRIFT_STATUS),
-                     key=lambda r: -(r["kl_divergence"] or 0.0))
+                     key=lambda r: -(r.get("psi_corrected") or r["psi"] or 0.0))
     if not drifted:
         return None
     columns = [{
         "column": r["column_name"],
+        "reason": r.get("reason"),
+        "fired_rules": list(r.get("fired_rules") or []),
+        "psi": r.get("psi_corrected"),
         "kl_divergence": r["kl_divergence"],
         "p_value": r["p_value"],
+        "q_value": r.get("q_value"),
         "threshold": r["threshold"],
         "top_contributors": [
             {"bin": c["bin"], "baseline_fraction": c["baseline_fraction"],
@@ -57,7 +61,7 @@ def drift_message(monitor: str, start: datetime, end: datetime,
         ],
     } for r in drifted]
     lines = [
-        f"• {c['column']}: KL {c['kl_divergence']:.3f} (threshold {c['threshold']:g}), "
+        f"• {c['column']}: {c['reason'] or 'drift'}; "
         + ", ".join(f"{t['bin']} {_share(t['baseline_fraction'])} → "
                     f"{_share(t['current_fraction'])}" for t in c["top_contributors"][:2])
         for c in columns

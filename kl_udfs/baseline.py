@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,13 @@ from datetime import datetime
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from kl_udfs.bins import CATEGORICAL, ColumnBins, numeric_edges, quantile_probabilities
+from kl_udfs.bins import (
+    CATEGORICAL,
+    ColumnBins,
+    numeric_edges,
+    quantile_probabilities,
+    ranged_counts,
+)
 from kl_udfs.columns import ColumnChoice, choose_columns
 from kl_udfs.config import Monitor
 from kl_udfs.errors import KlDriftError
@@ -231,4 +238,16 @@ def learn_and_count(spark: SparkSession, monitor: Monitor, df: DataFrame,
                        count_columns(reference, numeric, monitor.timestamp_column), strict=True))
     counts = [_categorical_counts(categorical[b.name]) if b.kind == CATEGORICAL
               else counted[b.name] for b in bins]
-    return source, choices, bins, counts
+    ranged = [_with_range(b, c) for b, c in zip(bins, counts, strict=True)]
+    return source, choices, [b for b, _ in ranged], [c for _, c in ranged]
+
+
+def _with_range(bins: ColumnBins, counts: ColumnCounts) -> tuple[ColumnBins, ColumnCounts]:
+    """Numeric bins gain below/above bins at the baseline's exact min and max (when finite);
+    the counts are moved, not recounted: the rows are the same."""
+    if bins.kind == CATEGORICAL or counts.min is None or counts.max is None or not (
+            math.isfinite(counts.min) and math.isfinite(counts.max)):
+        return bins, counts
+    ranged = bins.with_range(counts.min, counts.max)
+    moved = ranged_counts(bins, ranged, counts.counts)
+    return ranged, ColumnCounts(moved, counts.count, counts.null_count, counts.min, counts.max)

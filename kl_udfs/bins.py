@@ -1,10 +1,13 @@
 """Frozen bin definitions: quantile edges for numbers, top-K categories for strings.
 
 Layout of every column's histogram (the same in Spark, numpy and the tables):
-numeric      [0 .. m]  the intervals (-inf, e1), [e1, e2), ..., [em, +inf); then the null bin
+numeric      (-inf, low) "below"; [low, e1), [e1, e2), ..., [em, high]; (high, +inf) "above";
+             then the null bin. low and high are the baseline's exact minimum and maximum, so
+             the baseline has no row below or above: any mass there is new.
 categorical  [0 .. K-1] the baseline's top-K categories; K: "other"; then the null bin
-The null bin counts SQL nulls and floating-point NaN. Values outside the baseline range land
-in the open outer intervals, unseen categories in "other": nothing is ever dropped.
+The null bin counts SQL nulls and floating-point NaN; unseen categories land in "other":
+nothing is ever dropped. Baselines built before the range bins (or of columns whose range is
+not finite) keep the older numeric layout (-inf, e1), [e1, e2), ..., [em, +inf), null.
 """
 
 from __future__ import annotations
@@ -33,10 +36,40 @@ class ColumnBins:
     source_type: str  # Spark simpleString at baseline time, to detect a changed type
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
+    low: float | None = None  # the baseline's minimum and maximum: the range bins' bounds
+    high: float | None = None
+
+    @property
+    def has_range(self) -> bool:
+        return self.kind == NUMERIC and self.low is not None and self.high is not None
 
     @property
     def value_bins(self) -> int:
-        return len(self.edges) + 1 if self.kind == NUMERIC else len(self.categories) + 1
+        if self.kind != NUMERIC:
+            return len(self.categories) + 1
+        return len(self.edges) + (3 if self.has_range else 1)
+
+    def splits(self) -> list[float]:
+        """Bucketizer splits of a numeric column: bucket i is [splits[i], splits[i + 1])."""
+        if not self.has_range:
+            return [float("-inf"), *self.edges, float("inf")]
+        assert self.low is not None and self.high is not None
+        # [em, high] closed: the split just above high keeps high itself inside.
+        return [float("-inf"), self.low, *self.edges, math.nextafter(self.high, math.inf),
+                float("inf")]
+
+    def with_range(self, low: float, high: float) -> ColumnBins:
+        """These bins with the range bins of [low, high]; edges at low (empty below) dropped."""
+        return ColumnBins(self.name, self.kind, self.source_type,
+                          tuple(e for e in self.edges if e > low), self.categories, low, high)
+
+    def roles(self) -> list[str]:
+        """What each bin holds: value, below, above, other or null (see contract.BIN_ROLES)."""
+        if self.kind == CATEGORICAL:
+            return ["value"] * len(self.categories) + ["other", "null"]
+        if not self.has_range:
+            return ["value"] * self.value_bins + ["null"]
+        return ["below", *["value"] * (len(self.edges) + 1), "above", "null"]
 
     @property
     def n_bins(self) -> int:
@@ -54,11 +87,17 @@ class ColumnBins:
         if self.kind == CATEGORICAL:
             return [*self.categories, OTHER_LABEL, NULL_LABEL]
         shown = [self._format(edge) for edge in self.edges]
-        bounds = ["-inf", *shown, "+inf"]
-        intervals = [
-            f"{'(' if i == 0 else '['}{bounds[i]}, {bounds[i + 1]})" for i in range(len(bounds) - 1)
-        ]
-        return [*intervals, NULL_LABEL]
+        if not self.has_range:
+            bounds = ["-inf", *shown, "+inf"]
+            intervals = [f"{'(' if i == 0 else '['}{bounds[i]}, {bounds[i + 1]})"
+                         for i in range(len(bounds) - 1)]
+            return [*intervals, NULL_LABEL]
+        assert self.low is not None and self.high is not None
+        low, high = self._format(self.low), self._format(self.high)
+        bounds = [low, *shown, high]
+        inner = [f"[{bounds[i]}, {bounds[i + 1]}{']' if i == len(bounds) - 2 else ')'}"
+                 for i in range(len(bounds) - 1)]
+        return [f"(-inf, {low})", *inner, f"({high}, +inf)", NULL_LABEL]
 
     def _format(self, edge: float) -> str:
         if self.source_type == "date":
@@ -79,18 +118,33 @@ class ColumnBins:
             )
         numbers = np.array([np.nan if _is_null(v) else float(v) for v in values],  # type: ignore[arg-type]
                            dtype=np.float64)
-        index = np.searchsorted(np.asarray(self.edges, dtype=np.float64), numbers, side="right")
+        inner = np.asarray(self.splits()[1:-1], dtype=np.float64)
+        index = np.searchsorted(inner, numbers, side="right")
         return np.where(np.isnan(numbers), self.null_index, index).astype(np.int64)
 
     def to_json(self) -> str:
-        return json.dumps({"name": self.name, "kind": self.kind, "source_type": self.source_type,
-                           "edges": list(self.edges), "categories": list(self.categories)})
+        data: dict[str, object] = {
+            "name": self.name, "kind": self.kind, "source_type": self.source_type,
+            "edges": list(self.edges), "categories": list(self.categories)}
+        if self.has_range:  # older baselines have no range: their JSON (and id) stay as they were
+            data.update(low=self.low, high=self.high)
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> ColumnBins:
         data = json.loads(text)
         return cls(data["name"], data["kind"], data["source_type"], tuple(data["edges"]),
-                   tuple(data["categories"]))
+                   tuple(data["categories"]), data.get("low"), data.get("high"))
+
+
+def ranged_counts(plain: ColumnBins, ranged: ColumnBins, counts: Sequence[int]) -> list[int]:
+    """Counts of the baseline in the `plain` layout, moved to `ranged` = plain.with_range(min,
+    max) of the same rows: nothing lies below min or above max, and the plain bins under
+    dropped edges (empty: their values would be below min) fold into the first range bin."""
+    dropped = len(plain.edges) - len(ranged.edges)
+    values = list(counts[:plain.null_index])
+    first = sum(values[:dropped + 1])
+    return [0, first, *values[dropped + 1:], 0, counts[plain.null_index]]
 
 
 def _is_null(value: object) -> bool:

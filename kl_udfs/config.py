@@ -4,31 +4,98 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from kl_udfs import contract
 from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.errors import KlDriftError
+from kl_udfs.policy import Learning, Policy, Seasonality
 from kl_udfs.windows import parse_duration, parse_instant
-
-DEFAULT_KL_THRESHOLD = 0.1
-DEFAULT_P_VALUE = 0.01
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Thresholds(_Model):
-    kl: float = Field(DEFAULT_KL_THRESHOLD, gt=0)
-    p_value: float = Field(DEFAULT_P_VALUE, gt=0, le=1)
+# One field per rule of the contract: its threshold, or null to switch the rule off.
+_RULE_FIELDS: dict[str, Any] = {
+    r.name: (float | None, Field(r.default_threshold, gt=0, description=r.meaning))
+    for r in contract.RULES
+}
 
 
-class ColumnThresholds(_Model):
-    kl: float | None = Field(None, gt=0)
-    p_value: float | None = Field(None, gt=0, le=1)
+_LEARNING = Learning()  # the defaults live with the rule
+
+
+class Learned(_Model):
+    """Divergence thresholds learnt from each column's own ok windows (kl_udfs/verdict.py)."""
+
+    warmup: int = Field(_LEARNING.warmup, ge=2)
+    history: int = Field(_LEARNING.history, ge=2)
+    level_windows: int = Field(_LEARNING.level_windows, ge=1)
+    spread: float = Field(_LEARNING.spread, gt=0)
+    seasonality: Seasonality = _LEARNING.seasonality
+
+
+class _ThresholdsBase(_Model):
+    fdr: float = Field(contract.DEFAULT_FDR, gt=0, le=1)
+    correction: Literal["bh", "none"] = "bh"
+    min_rows: int = Field(contract.DEFAULT_MIN_ROWS, ge=1)
+    learned: Learned | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _learned_shorthand(cls, data: Any) -> Any:
+        if data == "learned":  # `thresholds: learned`, every default kept
+            return {"learned": {}}
+        if isinstance(data, dict) and data.get("learned") is True:
+            return {**data, "learned": {}}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _p_value_is_fdr(cls, data: Any) -> Any:
+        # Configs written before the FDR rule said `p_value`: it is the same level.
+        if isinstance(data, dict) and "p_value" in data:
+            data = dict(data)
+            value = data.pop("p_value")
+            data.setdefault("fdr", value)
+        return data
+
+
+Thresholds = create_model("Thresholds", __base__=_ThresholdsBase,
+                          **_RULE_FIELDS)
+
+
+class _ColumnThresholdsBase(_Model):
+    min_rows: int | None = Field(None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_p_value(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "p_value" in data:
+            raise ValueError("a per-column p_value is no longer used: significance is "
+                             "controlled per window by thresholds.fdr")
+        return data
+
+
+_COLUMN_RULE_FIELDS: dict[str, Any] = {
+    name: (float | None, Field(None, gt=0)) for name in _RULE_FIELDS}
+# Per column, a rule key present (even as null) overrides the monitor's threshold.
+ColumnThresholds = create_model(
+    "ColumnThresholds", __base__=_ColumnThresholdsBase,
+    **_COLUMN_RULE_FIELDS)
 
 
 class Baseline(_Model):
@@ -151,15 +218,29 @@ class Monitor(_Model):
         """A Delta path (has a slash or a scheme) rather than a catalog table name."""
         return "/" in self.table or ":" in self.table
 
-    def kl_threshold(self, column: str) -> float:
-        override = self.column_thresholds.get(column)
-        return override.kl if override and override.kl is not None else self.thresholds.kl
+    def policy(self) -> Policy:
+        """The thresholds as the verdict applies them, with where each came from."""
+        explicit = self.thresholds.model_fields_set
+        rules = {r.name: (getattr(self.thresholds, r.name),
+                          "monitor" if r.name in explicit else "default") for r in contract.RULES}
+        columns = {
+            column: {name: (getattr(override, name), "column") for name in
+                     override.model_fields_set if name in contract.RULE}
+            for column, override in self.column_thresholds.items()
+        }
+        min_rows = {column: override.min_rows for column, override in
+                    self.column_thresholds.items() if override.min_rows is not None}
+        learned = self.thresholds.learned
+        learning = None if learned is None else Learning(
+            warmup=learned.warmup, history=learned.history,
+            level_windows=learned.level_windows, spread=learned.spread,
+            seasonality=learned.seasonality)
+        return Policy(thresholds=rules, fdr=self.thresholds.fdr,
+                      correction=self.thresholds.correction, min_rows=self.thresholds.min_rows,
+                      columns=columns, column_min_rows=min_rows, learning=learning)
 
-    def p_value_threshold(self, column: str) -> float:
-        override = self.column_thresholds.get(column)
-        if override and override.p_value is not None:
-            return override.p_value
-        return self.thresholds.p_value
+    def threshold(self, rule: str, column: str) -> float | None:
+        return self.policy().threshold(rule, column)[0]
 
 
 class Monitoring(_Model):

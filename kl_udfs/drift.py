@@ -1,8 +1,9 @@
-"""Drift of consecutive windows against a stored baseline, computed and joined in Spark.
+"""Drift of consecutive windows against a stored baseline: counted and joined in Spark.
 
 current counts (one pass) ─┐
-bin definitions x windows ─┼─ left joins, zeros filled ─► applyInPandas(numpy stats) ─► rows
+bin definitions x windows ─┼─ left joins, zeros filled ─► applyInPandas(numpy figures)
 baseline counts ───────────┘        (fixed, or summed from the previous N stored windows)
+figures (one row per window x column) ─► driver: kl_udfs.verdict.decide (pandas) ─► rows
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -20,8 +22,9 @@ from kl_udfs.bins import ColumnBins
 from kl_udfs.config import Monitor
 from kl_udfs.histogram import window_histograms
 from kl_udfs.store import StoredBaseline
-from kl_udfs.tables import DRIFT_RESULTS, PROFILES
-from kl_udfs.udfs import DRIFT, ERROR, METRICS_SCHEMA, OK, QUALITY_FAILED, drift_metrics
+from kl_udfs.tables import DRIFT_RESULTS, PROFILES, spark_type
+from kl_udfs.udfs import FIGURE_COLUMNS, FIGURES_SCHEMA, INPUT_COLUMNS, drift_figures
+from kl_udfs.verdict import TEACHING, VERDICT_COLUMNS, Learning, decide
 from kl_udfs.windows import Window
 
 TOP_CONTRIBUTORS = 5
@@ -31,7 +34,11 @@ TOP_CONTRIBUTORS = 5
 class DriftFrames:
     profiles: DataFrame
     drift: DataFrame
-    counts: DataFrame  # persisted window counts; unpersist when done
+    persisted: Sequence[DataFrame]  # window counts and figures; unpersist when done
+
+    def release(self) -> None:
+        for frame in self.persisted:
+            frame.unpersist()
 
 
 @dataclass(frozen=True)
@@ -58,16 +65,15 @@ def column_problems(baseline: StoredBaseline, schema: T.StructType) -> dict[str,
     return problems
 
 
-def _bins_frame(spark: SparkSession, monitor: Monitor, bins: Sequence[tuple[int, ColumnBins]],
+def _bins_frame(spark: SparkSession, bins: Sequence[tuple[int, ColumnBins]],
                 counts: dict[int, list[int]] | None) -> DataFrame:
     rows = [
-        (idx, b.name, b.kind, j, label, j == b.null_index, monitor.kl_threshold(b.name),
-         monitor.p_value_threshold(b.name), counts[idx][j] if counts else None)
-        for idx, b in bins for j, label in enumerate(b.labels())
+        (idx, b.name, b.kind, j, label, role, counts[idx][j] if counts else None)
+        for idx, b in bins for j, (label, role) in enumerate(zip(b.labels(), b.roles(),
+                                                                 strict=True))
     ]
     return spark.createDataFrame(rows, "column_idx int, column_name string, column_kind string, "
-                                       "bin int, bin_label string, is_null_bin boolean, "
-                                       "kl_threshold double, p_threshold double, "
+                                       "bin int, bin_label string, bin_role string, "
                                        "baseline_count long")
 
 
@@ -115,13 +121,17 @@ def _rolling_baseline(spark: SparkSession, ctx: RunContext, root: str, bins_df: 
 
 def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str,
                   table_name: str, pseudo_count: float) -> DriftFrames:
-    """Profiles and drift rows for every window, built lazily over one persisted histogram."""
+    """Profiles and drift rows for every window, over one persisted histogram.
+
+    The figures are computed (and persisted) here, because the verdict needs all of them on
+    the driver: it is one small row per window and column.
+    """
     problems = column_problems(ctx.baseline, df.schema)
     usable = [(i, b) for i, b in enumerate(ctx.baseline.bins) if b.name not in problems]
     windows_df = _windows_frame(spark, ctx.windows)
     fixed = ctx.baseline.previous_windows is None
     counts_by_idx = dict(enumerate(ctx.baseline.counts)) if fixed else None
-    bins_df = _bins_frame(spark, ctx.monitor, usable, counts_by_idx)
+    bins_df = _bins_frame(spark, usable, counts_by_idx)
 
     if usable:
         local = window_histograms(df, [b for _, b in usable], ctx.monitor.timestamp_column,
@@ -144,8 +154,6 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
     grid = grid.withColumn("current_count", F.coalesce("count", F.lit(0)).cast("long")) \
         .withColumn("baseline_count", F.coalesce("baseline_count", F.lit(0)).cast("long"))
 
-    meta = grid.select("window_idx", "column_idx", "column_name", "column_kind",
-                       "window_start", "window_end", "kl_threshold", "p_threshold").distinct()
     stamp = {
         "monitor": F.lit(ctx.monitor.name), "table_name": F.lit(table_name),
         "baseline_id": F.lit(ctx.baseline.baseline_id), "run_id": F.lit(ctx.run_id),
@@ -157,7 +165,8 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         grid.groupBy("window_idx", "column_idx", "column_name", "column_kind", "window_start",
                      "window_end")
         .agg(ordered.alias("cells"), F.sum("current_count").alias("count"),
-             F.sum(F.when(F.col("is_null_bin"), F.col("current_count"))).alias("null_count"),
+             F.sum(F.when(F.col("bin_role") == "null", F.col("current_count")))
+             .alias("null_count"),
              F.min("min_value").alias("min"), F.max("max_value").alias("max"))
         .withColumns(stamp)
         .withColumn("bin_labels", F.col("cells.bin_label"))
@@ -165,66 +174,103 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         .select(*PROFILES.schema.fieldNames())
     )
 
-    def metrics_of(pdf: pd.DataFrame) -> pd.DataFrame:
-        return drift_metrics(pdf, pseudo_count=pseudo_count, top_n=TOP_CONTRIBUTORS)
+    def figures_of(pdf: pd.DataFrame) -> pd.DataFrame:
+        return drift_figures(pdf, pseudo_count=pseudo_count, top_n=TOP_CONTRIBUTORS)
 
-    metrics = grid.select("window_idx", "column_idx", "bin", "bin_label", "is_null_bin",
-                          "baseline_count", "current_count", "kl_threshold", "p_threshold") \
-        .groupBy("window_idx").applyInPandas(metrics_of, METRICS_SCHEMA)
+    figures = grid.select(*INPUT_COLUMNS).groupBy("window_idx") \
+        .applyInPandas(figures_of, FIGURES_SCHEMA).persist()
+    contributor_arrays = [name for name, _ in FIGURE_COLUMNS if name.startswith("contributor_")]
+    judged = figures.drop(*contributor_arrays).toPandas()
+    verdicts = _verdicts(spark, ctx, judged, usable, problems, root)
+
     contributors = F.transform(
-        F.arrays_zip("contributor_bins", "contributor_values", "contributor_baseline",
-                     "contributor_current"),
+        F.arrays_zip(*contributor_arrays),
         lambda z: F.struct(z["contributor_bins"].alias("bin"),
                            z["contributor_values"].alias("contribution"),
                            z["contributor_baseline"].alias("baseline_fraction"),
                            z["contributor_current"].alias("current_fraction")))
+    figure_columns = [name for name in figures.columns if name in DRIFT_RESULTS.schema.names
+                      and name not in ("window_idx", "column_idx")]
+    shown = figures.select("window_idx", "column_idx", *figure_columns,
+                           contributors.alias("top_contributors"))
     drift = (
-        metrics.join(meta, ["window_idx", "column_idx"], "inner")
+        verdicts.join(shown, ["window_idx", "column_idx"], "left")
         .withColumns(stamp)
-        .withColumn("threshold", F.col("kl_threshold"))
-        .withColumn("p_value_threshold", F.col("p_threshold"))
-        .withColumn("top_contributors", contributors)
-        .transform(lambda frame: _mark_quality_failures(frame, ctx))
-        .select(*DRIFT_RESULTS.schema.fieldNames())
+        .select(*[F.col(f.name) if f.name in verdicts.columns or f.name in shown.columns
+                  or f.name in stamp else F.lit(None).cast(f.dataType).alias(f.name)
+                  for f in DRIFT_RESULTS.schema.fields])
     )
-    if problems:
-        drift = drift.unionByName(_problem_rows(spark, ctx, problems, windows_df, table_name))
-    return DriftFrames(profiles=profiles, drift=drift, counts=counts)
+    return DriftFrames(profiles=profiles, drift=drift, persisted=(counts, figures))
 
 
-def _mark_quality_failures(frame: DataFrame, ctx: RunContext) -> DataFrame:
-    """Windows whose quality gate failed keep their numbers but cannot be trusted as ok/drift."""
+def _history(spark: SparkSession, ctx: RunContext, root: str,
+             learning: Learning) -> pd.DataFrame | None:
+    """Stored verdicts before this batch that learned thresholds learn from (small)."""
+    from delta.tables import DeltaTable
+
+    from kl_udfs.tables import read_table, table_path
+
+    if not DeltaTable.isDeltaTable(spark, table_path(root, DRIFT_RESULTS)):
+        return None
+    first = ctx.windows[0].start
+    since = first - learning.windows_back() * ctx.monitor.window_length
+    return (
+        read_table(spark, root, DRIFT_RESULTS)
+        .where((F.col("monitor") == ctx.monitor.name)
+               & (F.col("baseline_id") == ctx.baseline.baseline_id)
+               & (F.col("window_start") >= F.lit(since.isoformat(sep=" ")).cast("timestamp"))
+               & (F.col("window_start") < F.lit(first.isoformat(sep=" ")).cast("timestamp"))
+               & F.col("status").isin(*TEACHING))
+        .select("column_name", "window_start", "status", "checks")
+        .toPandas()
+    )
+
+
+def _verdicts(spark: SparkSession, ctx: RunContext, figures: pd.DataFrame,
+              usable: Sequence[tuple[int, ColumnBins]], problems: dict[str, str],
+              root: str) -> DataFrame:
+    """The verdict of every (window, column), made in pandas, as a small Spark frame."""
+    by_idx = {i: b for i, b in usable}
+    figures["column_name"] = [by_idx[i].name for i in figures["column_idx"]]
+    figures["column_kind"] = [by_idx[i].kind for i in figures["column_idx"]]
+    index = {b.name: i for i, b in enumerate(ctx.baseline.bins)}
+    broken = pd.DataFrame([
+        {"window_idx": w, "column_idx": index[name], "column_name": name,
+         "column_kind": ctx.baseline.bins[index[name]].kind, "current_count": 0,
+         "baseline_count": 0, "error_message": message}
+        for name, message in problems.items() for w in range(len(ctx.windows))])
+    rows = pd.concat([figures, broken], ignore_index=True) if len(broken) else figures
     failed = {i: "; ".join(ctx.quality_failures[w.start]) for i, w in enumerate(ctx.windows)
               if w.start in ctx.quality_failures}
-    if not failed:
-        return frame
-    reasons = F.create_map(*[F.lit(x) for i, text in failed.items() for x in (i, text)])
-    reason = F.element_at(reasons, F.col("window_idx"))
-    judged = F.col("status").isin(OK, DRIFT) & reason.isNotNull()
-    return frame.withColumns({
-        "status": F.when(judged, F.lit(QUALITY_FAILED)).otherwise(F.col("status")),
-        "message": F.when(judged, F.concat(F.lit("quality gate failed: "), reason))
-        .otherwise(F.col("message")),
-    })
+    rows["quality_message"] = rows["window_idx"].map(failed)
+    rows["window_start"] = [ctx.windows[w].start for w in rows["window_idx"]]
+    policy = ctx.monitor.policy()
+    history = _history(spark, ctx, root, policy.learning) if policy.learning else None
+    verdict = decide(rows, policy, history)
+    starts = [w.start.isoformat(sep=" ") for w in ctx.windows]
+    ends = [w.end.isoformat(sep=" ") for w in ctx.windows]
+    window = rows["window_idx"].to_numpy(dtype=np.int64)
+    out = pd.concat([rows[["window_idx", "column_idx", "column_name", "column_kind"]]
+                     .reset_index(drop=True), verdict], axis=1)
+    out["ws"] = [starts[w] for w in window]
+    out["we"] = [ends[w] for w in window]
+    fields = [("window_idx", "int"), ("column_idx", "int"), ("column_name", "string"),
+              ("column_kind", "string"), ("ws", "string"), ("we", "string")]
+    schema = T.StructType([T.StructField(name, spark_type(kind)) for name, kind in fields] + [
+        T.StructField(name, DRIFT_RESULTS.schema[name].dataType) for name in VERDICT_COLUMNS])
+    records = out[[f.name for f in schema.fields]].astype(object).where(out.notna(), None)
+    frame = spark.createDataFrame(
+        [tuple(_plain(v) for v in row) for row in records.itertuples(index=False)], schema)
+    return frame.withColumn("window_start", F.col("ws").cast("timestamp")) \
+        .withColumn("window_end", F.col("we").cast("timestamp")).drop("ws", "we")
 
 
-def _problem_rows(spark: SparkSession, ctx: RunContext, problems: dict[str, str],
-                  windows_df: DataFrame, table_name: str) -> DataFrame:
-    """A recorded `error` row per window for each column that could not be binned."""
-    kinds = {b.name: b.kind for b in ctx.baseline.bins}
-    rows = [(name, kinds[name], message, ctx.monitor.kl_threshold(name),
-             ctx.monitor.p_value_threshold(name)) for name, message in problems.items()]
-    frame = spark.createDataFrame(rows, "column_name string, column_kind string, message string, "
-                                        "threshold double, p_value_threshold double")
-    filled = {
-        "monitor": F.lit(ctx.monitor.name), "table_name": F.lit(table_name),
-        "baseline_id": F.lit(ctx.baseline.baseline_id), "status": F.lit(ERROR),
-        "run_id": F.lit(ctx.run_id),
-        "computed_at": F.lit(ctx.computed_at.isoformat(sep=" ")).cast("timestamp"),
-    }
-    schema = DRIFT_RESULTS.schema
-    out = frame.crossJoin(windows_df).withColumns(filled)
-    return out.select(*[
-        F.col(f.name) if f.name in out.columns else F.lit(None).cast(f.dataType).alias(f.name)
-        for f in schema.fields
-    ])
+def _plain(value: object) -> object:
+    """numpy scalars and dict checks as the plain Python values Spark's converter takes."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return tuple(_plain(v) for v in value.values())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -129,8 +129,8 @@ def _group_histograms(scoped: DataFrame, bins: Sequence[ColumnBins], group: Sequ
                          " AS __t")
     frame = scoped.selectExpr(*projected)
 
-    bucketed = [(i, c) for i, c in numeric if c.edges]
-    splits = [[float("-inf"), *c.edges, float("inf")] for _, c in bucketed]
+    bucketed = [(i, c) for i, c in numeric if len(c.splits()) > 2]
+    splits = [c.splits() for _, c in bucketed]
     inputs, outputs = [f"__v{i}" for i, _ in bucketed], [f"__k{i}" for i, _ in bucketed]
     if len(windows) > 1:
         splits.append([float(micros(w.start)) for w in windows] + [float(micros(windows[-1].end))])
@@ -148,7 +148,7 @@ def _group_histograms(scoped: DataFrame, bins: Sequence[ColumnBins], group: Sequ
             continue
         value = f"__v{i}"
         # Bucketizer puts NaN in its extra bucket (= the null bin) and leaves null as null.
-        found = f"CAST(__k{i} AS INT)" if c.edges else \
+        found = f"CAST(__k{i} AS INT)" if len(c.splits()) > 2 else \
             f"CASE WHEN {value} IS NULL OR isnan({value}) THEN NULL ELSE 0 END"
         entries.append(f"{i}, coalesce({found}, {c.null_index}), "
                        f"CASE WHEN NOT isnan({value}) THEN {value} END")

@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
 from kl_udfs.config import Config
+from kl_udfs.contract import DRIFT
 from kl_udfs.tables import DRIFT_RESULTS, read_table
 
 
@@ -48,11 +49,11 @@ def status_table(spark: SparkSession, config: Config, monitor: str | None = None
             .orderBy("monitor", "column_name").collect())
     if not rows:
         return "no drift results yet: run 'kldrift backfill' or 'kldrift run' for a monitor"
-    headers = ["monitor", "column", "window_start", "status", "kl", "p_value", "js", "rows",
-               "top bin"]
-    body = [(r["monitor"], r["column_name"], r["window_start"], r["status"], r["kl_divergence"],
-             r["p_value"], r["js_divergence"], r["current_count"],
-             _explain(r["top_contributors"]) or r["message"]) for r in rows]
+    headers = ["monitor", "column", "window_start", "status", "psi", "q_value", "rows",
+               "why", "top bin"]
+    body = [(r["monitor"], r["column_name"], r["window_start"], r["status"], r["psi_corrected"],
+             r["q_value"], r["current_count"], r["reason"] or r["message"],
+             _explain(r["top_contributors"])) for r in rows]
     return format_table(headers, body)
 
 
@@ -61,14 +62,14 @@ def drift_summary(spark: SparkSession, config: Config, monitor: str | None = Non
     results = read_table(spark, config.monitoring.path, DRIFT_RESULTS)
     if monitor:
         results = results.where(F.col("monitor") == monitor)
-    is_drift = F.col("status") == "drift"
+    is_drift = F.col("status") == DRIFT
     rows = (
         results.groupBy("monitor", "column_name")
         .agg(F.count(F.lit(1)).alias("windows"), F.sum(is_drift.cast("int")).alias("drift"),
              F.min(F.when(is_drift, F.col("window_start"))).alias("first"),
              F.max(F.when(is_drift, F.col("window_start"))).alias("last"),
-             F.max("kl_divergence").alias("max_kl"))
+             F.max("psi_corrected").alias("max_psi"))
         .orderBy("monitor", "column_name").collect()
     )
-    headers = ["monitor", "column", "windows", "drift", "first drift", "last drift", "max kl"]
+    headers = ["monitor", "column", "windows", "drift", "first drift", "last drift", "max psi"]
     return format_table(headers, [tuple(r) for r in rows])

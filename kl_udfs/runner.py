@@ -134,7 +134,7 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
             profiles.unpersist()
             drift.unpersist()
         finally:
-            frames.counts.unpersist()
+            frames.release()
     return WindowsDone(record.run_id, windows, record.rows_scanned, baseline.baseline_id)
 
 

@@ -1,4 +1,4 @@
-"""The monitoring Delta tables (the contract in DESIGN.md): schemas, creation and MERGE."""
+"""The monitoring Delta tables (columns from kl_udfs.contract): creation, evolution, MERGE."""
 
 from __future__ import annotations
 
@@ -11,28 +11,27 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from kl_udfs import contract
 from kl_udfs.errors import KlDriftError
 
-CONTRIBUTOR = T.StructType([
-    T.StructField("bin", T.StringType()),
-    T.StructField("contribution", T.DoubleType()),
-    T.StructField("baseline_fraction", T.DoubleType()),
-    T.StructField("current_fraction", T.DoubleType()),
-])
-
-
-_TYPES: dict[str, T.DataType] = {
+_SCALARS: dict[str, T.DataType] = {
     "string": T.StringType(), "double": T.DoubleType(), "long": T.LongType(),
     "int": T.IntegerType(), "boolean": T.BooleanType(), "timestamp": T.TimestampType(),
-    "array<string>": T.ArrayType(T.StringType()), "array<double>": T.ArrayType(T.DoubleType()),
-    "array<long>": T.ArrayType(T.LongType()), "array<contributor>": T.ArrayType(CONTRIBUTOR),
 }
 
 
-def _schema(ddl: str) -> T.StructType:
-    """'name type, ...' with the types above; parsed here because Spark's parser needs a JVM."""
-    pairs = [item.split() for item in ddl.split(",")]
-    return T.StructType([T.StructField(name, _TYPES[kind]) for name, kind in pairs])
+def spark_type(kind: str) -> T.DataType:
+    """The Spark type of a contract type name (parsed here: Spark's parser needs a JVM)."""
+    if kind.startswith("array<"):
+        inner = kind[len("array<"):-1]
+        element = _SCALARS.get(inner) or struct_type(contract.STRUCTS[inner])
+        return T.ArrayType(element)
+    return _SCALARS[kind]
+
+
+def struct_type(columns: Sequence[contract.Column]) -> T.StructType:
+    return T.StructType([T.StructField(c.name, spark_type(c.type), metadata={
+        "comment": c.meaning}) for c in columns])
 
 
 @dataclass(frozen=True)
@@ -43,71 +42,14 @@ class TableSpec:
     partitions: tuple[str, ...]
 
 
-DRIFT_RESULTS = TableSpec(
-    "drift_results",
-    _schema(
-        "monitor string, table_name string, column_name string, column_kind string, "
-        "window_start timestamp, window_end timestamp, baseline_id string, "
-        "kl_divergence double, kl_reverse double, js_divergence double, psi double, "
-        "g_statistic double, p_value double, current_count long, baseline_count long, "
-        "current_null_fraction double, baseline_null_fraction double, threshold double, "
-        "p_value_threshold double, status string, message string, "
-        "top_contributors array<contributor>, run_id string, "
-        "computed_at timestamp"
-    ),
-    ("monitor", "column_name", "window_start", "window_end", "baseline_id"),
-    ("monitor", "window_start"),
-)
+def _spec(table: contract.Table) -> TableSpec:
+    return TableSpec(table.name, struct_type(table.columns), table.keys, table.partitions)
 
-PROFILES = TableSpec(
-    "profiles",
-    _schema(
-        "monitor string, table_name string, column_name string, column_kind string, "
-        "window_start timestamp, window_end timestamp, baseline_id string, "
-        "bin_labels array<string>, counts array<long>, count long, null_count long, "
-        "min double, max double, run_id string, computed_at timestamp"
-    ),
-    ("monitor", "column_name", "window_start", "window_end", "baseline_id"),
-    ("monitor", "window_start"),
-)
 
-BASELINES = TableSpec(
-    "baselines",
-    _schema(
-        "monitor string, baseline_id string, column_name string, column_idx int, "
-        "column_kind string, source_type string, bins_json string, edges array<double>, "
-        "categories array<string>, bin_labels array<string>, counts array<long>, "
-        "count long, null_count long, min double, max double, skipped_reason string, "
-        "source string, table_name string, table_version long, range_start timestamp, "
-        "range_end timestamp, previous_windows int, window_length_s long, created_at timestamp, "
-        "run_id string"
-    ),
-    ("monitor", "baseline_id", "column_name"),
-    ("monitor",),
-)
-
-RUNS = TableSpec(
-    "runs",
-    _schema(
-        "run_id string, monitor string, table_name string, operation string, "
-        "window_start timestamp, window_end timestamp, baseline_id string, windows int, "
-        "columns int, rows_scanned long, duration_s double, status string, error string, "
-        "started_at timestamp, finished_at timestamp"
-    ),
-    ("run_id",),
-    ("monitor",),
-)
-
-QUALITY_RESULTS = TableSpec(
-    "quality_results",
-    _schema(
-        "monitor string, table_name string, window_start timestamp, window_end timestamp, "
-        "expectation string, column_name string, success boolean, observed_value string, "
-        "details string, run_id string, computed_at timestamp"
-    ),
-    ("monitor", "window_start", "window_end", "expectation", "column_name"),
-    ("monitor",),
-)
+DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS = (
+    _spec(t) for t in (contract.DRIFT_RESULTS, contract.PROFILES, contract.BASELINES,
+                       contract.RUNS, contract.QUALITY_RESULTS))
+CONTRIBUTOR = struct_type(contract.STRUCTS["contributor"])
 
 ALL_TABLES = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS)
 
@@ -142,8 +84,38 @@ def ensure_tables(spark: SparkSession, root: str, database: str,
             except Exception:
                 if not DeltaTable.isDeltaTable(spark, path):  # lost a creation race: fine
                     raise
+        else:
+            add_missing_columns(spark, path, spec)
         if register_names:
             register(spark, database, spec.name, path)
+
+
+def missing_columns(existing: T.StructType, spec: TableSpec) -> list[T.StructField]:
+    have = {f.name for f in existing.fields}
+    return [f for f in spec.schema.fields if f.name not in have]
+
+
+def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec,
+                        attempts: int = 4) -> list[str]:
+    """Schema evolution in place: the contract's columns a table written by an older
+    kl-drift lacks are added (null in old rows); nothing is rewritten. Returns their names."""
+    from delta.tables import DeltaTable
+
+    for attempt in range(attempts):
+        missing = missing_columns(DeltaTable.forPath(spark, path).toDF().schema, spec)
+        if not missing:
+            return []
+        listed = ", ".join(
+            f"`{f.name}` {f.dataType.simpleString()} COMMENT "
+            f"{_sql_literal(f.metadata.get('comment', ''))}" for f in missing)
+        try:
+            spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({listed})")
+            return [f.name for f in missing]
+        except Exception as error:  # another job evolved it first: look again
+            known = (*_RETRYABLE, "already exists", "FIELDS_ALREADY_EXISTS")
+            if attempt == attempts - 1 or not any(n in repr(error) for n in known):
+                raise
+    return []
 
 
 def _same_location(registered: str, path: str) -> bool:

@@ -1,7 +1,8 @@
-"""Thin pandas-UDF adapter: one group of long-format counts in, one row per column out.
+"""Thin pandas-UDF adapter: one group of long-format counts in, one row of figures per column.
 
 All arithmetic is the numpy statistics in `kl_udfs.stats`, vectorised over every column of
-the group at once (columns are segments), so there is no Python loop over bins or rows.
+the group at once (columns are segments), so there is no Python loop over bins or rows. No
+verdict is made here: `kl_udfs.verdict` turns these figures into statuses.
 """
 
 from __future__ import annotations
@@ -9,84 +10,125 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kl_udfs import contract
 from kl_udfs.stats import Segments, compare, top_contributors
-
-NO_DATA, OK, DRIFT, ERROR = "no_data", "ok", "drift", "error"
-QUALITY_FAILED = "quality_failed"
-
-METRICS_SCHEMA = (
-    "window_idx int, column_idx int, kl_divergence double, kl_reverse double, "
-    "js_divergence double, psi double, g_statistic double, p_value double, "
-    "current_count long, baseline_count long, current_null_fraction double, "
-    "baseline_null_fraction double, status string, message string, "
-    "contributor_bins array<string>, contributor_values array<double>, "
-    "contributor_baseline array<double>, contributor_current array<double>"
+from kl_udfs.stats.bias import (
+    JS_BITS_SCALE,
+    KL_SCALE,
+    PSI_SCALE,
+    corrected_divergence,
+    effective_rows,
 )
+from kl_udfs.stats.exact import (
+    CHI2,
+    SCREEN_P_VALUE,
+    monte_carlo_g_p_values,
+    overwhelming,
+    share_increase_p_values,
+    sparse_segments,
+)
+
+# drift_results columns the UDF fills, then the per-rule inputs of the verdict.
+_TABLE_FIGURES = (
+    "kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic", "current_count",
+    "baseline_count", "baseline_null_fraction", "current_null_fraction",
+    "baseline_other_fraction", "current_other_fraction", "baseline_outside_fraction",
+    "current_outside_fraction", "psi_corrected", "psi_sd", "dof", "p_value_method",
+)
+RULE_INPUTS: tuple[str, ...] = tuple(dict.fromkeys(
+    name for r in contract.RULES for name in (r.figure, r.spread, contract.p_column(r))))
+_CONTRIBUTORS = (("contributor_bins", "array<string>"), ("contributor_values", "array<double>"),
+                 ("contributor_baseline", "array<double>"),
+                 ("contributor_current", "array<double>"))
+FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("window_idx", "int"), ("column_idx", "int"),
+    *((name, contract.DRIFT_RESULTS.column(name).type) for name in _TABLE_FIGURES),
+    *((name, "double") for name in RULE_INPUTS if name not in _TABLE_FIGURES),
+    *_CONTRIBUTORS,
+)
+FIGURES_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in FIGURE_COLUMNS)
+INPUT_COLUMNS = ("window_idx", "column_idx", "bin", "bin_label", "bin_role", "baseline_count",
+                 "current_count")
 
 
 def _share(part: np.ndarray, total: np.ndarray) -> np.ndarray:
-    return np.divide(part, total, out=np.zeros_like(part, dtype=np.float64), where=total > 0)
+    return np.divide(part, total, out=np.full(part.shape, np.nan), where=total > 0)
 
 
-def drift_metrics(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.DataFrame:
-    """Metrics, status and top contributing bins for every (window, column) in `pdf`.
-
-    Input columns: window_idx, column_idx, bin, bin_label, is_null_bin, baseline_count,
-    current_count, kl_threshold, p_threshold.
-    """
+def drift_figures(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.DataFrame:
+    """Figures and top contributing bins for every (window, column) in `pdf` (INPUT_COLUMNS)."""
     pdf = pdf.sort_values(["window_idx", "column_idx", "bin"], kind="stable")
     keys = pdf[["window_idx", "column_idx"]].to_numpy()
-    ids = np.concatenate([[0], np.cumsum(np.any(keys[1:] != keys[:-1], axis=1))])
+    ids = np.concatenate([[0], np.cumsum(np.any(keys[1:] != keys[:-1], axis=1))]) \
+        if len(pdf) else np.zeros(0, dtype=np.int64)
     segments = Segments.from_ids(ids)
     baseline = pdf["baseline_count"].to_numpy(dtype=np.float64)
     current = pdf["current_count"].to_numpy(dtype=np.float64)
     result = compare(baseline, current, segments, pseudo_count)
-
     first = np.searchsorted(ids, np.arange(segments.n))
-    is_null = pdf["is_null_bin"].to_numpy(dtype=bool)
-    kl_threshold = pdf["kl_threshold"].to_numpy()[first]
-    p_threshold = pdf["p_threshold"].to_numpy()[first]
-    drifted = (result.kl_divergence > kl_threshold) & (result.p_value < p_threshold)
-    status = np.where(result.current_total == 0, NO_DATA, np.where(drifted, DRIFT, OK))
-    status = np.where(result.baseline_total == 0, ERROR, status)
-    message = np.where(result.baseline_total == 0, "baseline has no rows for this window", "")
-    message = message.astype(object)
-    message[message == ""] = None
+    n, big_n = result.current_total, result.baseline_total
+    comparable = (n > 0) & (big_n > 0)
+
+    out: dict[str, object] = {"window_idx": keys[first, 0], "column_idx": keys[first, 1]}
+
+    def metric(values: np.ndarray) -> pd.arrays.FloatingArray:
+        # With an empty side there is nothing to compare: no number rather than a made-up one.
+        return pd.array(np.where(comparable, values, np.nan), dtype="Float64")
+
+    for name in ("kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic"):
+        out[name] = metric(getattr(result, name))
+    out["current_count"], out["baseline_count"] = n.astype(np.int64), big_n.astype(np.int64)
+    out["dof"] = result.dof.astype(np.int32)
+
+    # Significance of the whole table: chi-square where it holds, Monte-Carlo where sparse.
+    # Only where the chi-square p could matter: the approximation errs on the small side in
+    # sparse tables, so a table it finds unremarkable is unremarkable, and one it finds
+    # overwhelming is significant anyway.
+    sparse = sparse_segments(baseline, current, segments) & (result.dof > 0) \
+        & (result.p_value < SCREEN_P_VALUE) & ~overwhelming(result.g_statistic, result.dof)
+    mc_p, mc_method = monte_carlo_g_p_values(baseline, current, segments, sparse)
+    out["distribution_p_value"] = metric(np.where(sparse, mc_p, result.p_value))
+    method = np.full(segments.n, None, dtype=object)
+    method[comparable] = CHI2
+    method[sparse] = mc_method[sparse]
+    out["p_value_method"] = method
+
+    n_eff = effective_rows(n, big_n)
+    for rule, value, scale in (("psi", result.psi, PSI_SCALE),
+                               ("kl", result.kl_divergence, KL_SCALE),
+                               ("kl_reverse", result.kl_reverse, KL_SCALE),
+                               ("js", result.js_divergence, JS_BITS_SCALE)):
+        fixed = corrected_divergence(value, result.dof, n_eff, scale)
+        spec = contract.RULE[rule]
+        out[spec.figure], out[spec.spread] = metric(fixed.value), metric(fixed.sd)
+
+    roles = pdf["bin_role"].to_numpy(dtype=object)
+    for rule, group in contract.SHARE_ROLE.items():
+        in_group = np.isin(roles, contract.ROLE_GROUPS[group])
+        exists = segments.sum(in_group) > 0
+        x, y = segments.sum(current * in_group), segments.sum(baseline * in_group)
+        q, p = _share(x, n), _share(y, big_n)
+        out[f"baseline_{group}_fraction"] = np.where(exists, p, np.nan)
+        out[f"current_{group}_fraction"] = np.where(exists, q, np.nan)
+        judged = exists & comparable
+        spec = contract.RULE[rule]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(q * (1 - q) / n + p * (1 - p) / big_n)
+        out[spec.figure] = pd.array(np.where(judged, q - p, np.nan), dtype="Float64")
+        out[spec.spread] = pd.array(np.where(judged, sd, np.nan), dtype="Float64")
+        out[contract.p_column(spec)] = pd.array(
+            np.where(judged, share_increase_p_values(x, n, y, big_n), np.nan), dtype="Float64")
 
     # Bins empty in both histograms differ only by smoothing: never worth showing.
-    # Nor is anything when one side is empty: there is no divergence to explain.
-    comparable = segments.broadcast((result.current_total > 0) & (result.baseline_total > 0))
-    observed = ((baseline + current) > 0) & comparable
+    observed = ((baseline + current) > 0) & segments.broadcast(comparable)
     top = top_contributors(np.where(observed, result.contribution, 0.0), segments, top_n)
     labels = pdf["bin_label"].to_numpy(dtype=object)
     picked = [idx[observed[idx]] for idx in top.by_segment()]
     # Explanations quote the observed shares ("12% -> 31%"), not the smoothed ones.
-    baseline_share = _share(baseline, segments.broadcast(result.baseline_total))
-    current_share = _share(current, segments.broadcast(result.current_total))
-    # With an empty side there is nothing to compare: report no number rather than a made-up one.
-    comparable = (result.current_total > 0) & (result.baseline_total > 0)
-
-    def metric(values: np.ndarray) -> pd.arrays.FloatingArray:
-        return pd.array(np.where(comparable, values, np.nan), dtype="Float64")
-
-    return pd.DataFrame({
-        "window_idx": keys[first, 0],
-        "column_idx": keys[first, 1],
-        "kl_divergence": metric(result.kl_divergence),
-        "kl_reverse": metric(result.kl_reverse),
-        "js_divergence": metric(result.js_divergence),
-        "psi": metric(result.psi),
-        "g_statistic": metric(result.g_statistic),
-        "p_value": metric(result.p_value),
-        "current_count": result.current_total.astype(np.int64),
-        "baseline_count": result.baseline_total.astype(np.int64),
-        "current_null_fraction": _share(segments.sum(current * is_null), result.current_total),
-        "baseline_null_fraction": _share(segments.sum(baseline * is_null),
-                                         result.baseline_total),
-        "status": status,
-        "message": message,
-        "contributor_bins": [labels[idx].tolist() for idx in picked],
-        "contributor_values": [result.contribution[idx].tolist() for idx in picked],
-        "contributor_baseline": [baseline_share[idx].tolist() for idx in picked],
-        "contributor_current": [current_share[idx].tolist() for idx in picked],
-    })
+    baseline_share = np.nan_to_num(_share(baseline, segments.broadcast(big_n)))
+    current_share = np.nan_to_num(_share(current, segments.broadcast(n)))
+    out["contributor_bins"] = [labels[idx].tolist() for idx in picked]
+    out["contributor_values"] = [result.contribution[idx].tolist() for idx in picked]
+    out["contributor_baseline"] = [baseline_share[idx].tolist() for idx in picked]
+    out["contributor_current"] = [current_share[idx].tolist() for idx in picked]
+    return pd.DataFrame(out)[[name for name, _ in FIGURE_COLUMNS]]

@@ -28,14 +28,13 @@ import numpy as np
 
 from bench.peers import venvs
 from bench.peers.data import REFERENCE_DAY, Shape, daily_table, dataset
-from bench.peers.kl_step import counts_frame, scipy_loop, timed
+from bench.peers.kl_step import counts_frame, figures_and_verdicts, scipy_loop, timed
 from bench.peers.run import log, machine, run_shape
 from bench.peers.spark_contenders import CONFIG, MONITOR
 from kl_udfs import runner
 from kl_udfs.config import load_config
 from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.spark_session import get_spark
-from kl_udfs.udfs import drift_metrics
 
 HERE = Path(__file__).resolve().parent
 SCANS = ["floor", "kl-drift pass", "kl-drift window"]
@@ -110,7 +109,7 @@ def kl_step_curve(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
     out = []
     for n in sizes:
         pdf = counts_frame(n, 22)
-        ours_s, ours = timed(repeat, partial(drift_metrics, pdf, DEFAULT_PSEUDO_COUNT, 5))
+        ours_s, ours = timed(repeat, partial(figures_and_verdicts, pdf, DEFAULT_PSEUDO_COUNT))
         loop_s, loop = timed(repeat, partial(scipy_loop, pdf, DEFAULT_PSEUDO_COUNT))
         kl = ours["kl_divergence"].to_numpy(dtype=np.float64)  # type: ignore[index]
         worst = float(np.max(np.abs(kl - np.asarray(loop))))
@@ -139,7 +138,7 @@ def markdown(found: dict[str, Any], plan: Plan) -> str:
     windows += [f"| {w['windows']} | {w['seconds']:.1f} | {w['seconds_per_window']:.2f} | "
                 + (f"{w['one_job_per_window_s']:.1f} |" if w["one_job_per_window_s"] else "- |")
                 for w in found["windows"]]
-    step = ["| column-windows | kl-drift drift_metrics (s) | scipy loop (s) | max abs diff |",
+    step = ["| column-windows | kl-drift figures + verdicts (s) | scipy loop (s) | max abs diff |",
             "|---|---|---|---|"]
     step += [f"| {k['column_windows']:,} | {k['kl_drift_s']:.3f} | {k['scipy_loop_s']:.3f} | "
              f"{k['max_abs_diff']:.1e} |" for k in found["kl_step"]]

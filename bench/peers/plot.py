@@ -59,7 +59,7 @@ def _windows(rows: list[dict[str, Any]], out: Path) -> None:
 def _kl_step(rows: list[dict[str, Any]], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     n = [r["column_windows"] for r in rows]
-    ax.plot(n, [r["kl_drift_s"] for r in rows], marker="o", label="kl-drift drift_metrics")
+    ax.plot(n, [r["kl_drift_s"] for r in rows], marker="o", label="kl-drift figures + verdicts")
     ax.plot(n, [r["scipy_loop_s"] for r in rows], marker="o", label="scipy entropy, a loop")
     ax.set(xscale="log", yscale="log", xlabel="column-windows (22 bins each)",
            ylabel="seconds (median)", title="KL step alone")

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from kl_udfs import report, runner
 from kl_udfs.config import Config, load_config
+from kl_udfs.contract import DRIFT
 from kl_udfs.demo import data
 from kl_udfs.demo.tables import write_delta
 from kl_udfs.spark_session import get_spark
@@ -60,7 +61,7 @@ def report_demo(spark: SparkSession, config: Config, began: float) -> int:
     flagged = {
         (r["monitor"], r["column_name"], r["window_start"])
         for r in read_table(spark, config.monitoring.path, DRIFT_RESULTS)
-        .where(F.col("status") == "drift").select("monitor", "column_name", "window_start")
+        .where(F.col("status") == DRIFT).select("monitor", "column_name", "window_start")
         .collect()
     }
     expected = _expected(config)
@@ -70,7 +71,10 @@ def report_demo(spark: SparkSession, config: Config, began: float) -> int:
           f"{time.monotonic() - began:.0f} s")
     for monitor, column, window in sorted(extra)[:10]:
         print(f"  unexpected: {monitor}.{column} at {window}")
-    return 0 if not missed else 1
+    for monitor, column, window in sorted(missed)[:10]:
+        print(f"  missed: {monitor}.{column} at {window}")
+    # A monitor that cries wolf fails as surely as one that misses drift.
+    return 0 if not missed and not extra else 1
 
 
 def run_demo(directory: Path, scale: float = 1.0, master: str | None = None) -> int:

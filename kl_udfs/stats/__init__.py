@@ -10,16 +10,13 @@ from kl_udfs.stats.gtest import GTestResult, g_test
 from kl_udfs.stats.js import js_divergence
 from kl_udfs.stats.kl import kl_divergence
 from kl_udfs.stats.psi import psi
-from kl_udfs.stats.registry import METRICS, MetricSpec
 from kl_udfs.stats.segments import Segments
 from kl_udfs.stats.smoothing import DEFAULT_PSEUDO_COUNT, smoothed_probabilities
 
 __all__ = [
     "DEFAULT_PSEUDO_COUNT",
-    "METRICS",
     "Comparison",
     "GTestResult",
-    "MetricSpec",
     "Segments",
     "TopContributors",
     "bin_contributions",

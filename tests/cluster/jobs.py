@@ -23,7 +23,7 @@ JOB_TIMEOUT_S = 1200  # a hung job fails the test instead of the CI run
 CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"  # what a fresh login shell has: java, bash
 TOLERANCE = 1e-12
 METRICS = ("kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic", "p_value",
-           "current_null_fraction", "baseline_null_fraction")
+           "q_value", "psi_corrected", "current_null_fraction", "baseline_null_fraction")
 EXACT = ("baseline_id", "status", "current_count", "baseline_count", "column_kind", "threshold")
 
 

@@ -11,6 +11,7 @@ import pytest
 from dash import no_update
 
 from dashboards import app as dash_app
+from dashboards import figures
 from dashboards.state import ViewState
 from dashboards.store import (
     Snapshot,
@@ -20,6 +21,7 @@ from dashboards.store import (
     source_from_monitoring,
 )
 from dashboards.synthetic import SyntheticMonitor, write_monitoring
+from kl_udfs import contract
 from tests.dashboard.conftest import CARDS, find, nodes, text, tree, write_config
 
 
@@ -64,7 +66,11 @@ def test_column_page(snap: Snapshot) -> None:
     page = page_of(snap, "?monitor=cards&column=n000")
     overlay = find(page, id="overlay")[0]["props"]["figure"]
     bars = {t["uid"]: t for t in overlay["data"]}
-    assert len(bars["baseline"]["x"]) == 21  # 20 numeric bins + null
+    # below the baseline's range, 20 bins inside it, above it, null
+    assert len(bars["baseline"]["x"]) == 23
+    assert bars["baseline"]["x"][0].startswith("< ") and bars["baseline"]["x"][-2].startswith(
+        "> ")
+    assert bars["baseline"]["y"][0] == bars["baseline"]["y"][-2] == 0  # nothing out of range
     assert abs(sum(bars["baseline"]["y"]) - 1) < 1e-9
     shown = [a if a is not None else b for a, b in
              zip(bars["current"]["y"], bars["current-top"]["y"], strict=True)]
@@ -73,9 +79,63 @@ def test_column_page(snap: Snapshot) -> None:
     assert 1 <= len(items) <= 5
     assert "→" in text(items[0]) and "n000" in text(items[0])
     history = {t["uid"]: t for t in find(page, id="history")[0]["props"]["figure"]["data"]}
-    assert set(history["kl-threshold"]["y"]) == {CARDS.kl_threshold}
+    assert set(history["psi-threshold"]["y"]) == {CARDS.psi_threshold}
+    assert set(history["fdr"]["y"]) == {CARDS.fdr}
     assert len(history["drift"]["x"]) == CARDS.windows - CARDS.drift_from
+    # the drift markers sit on the bias-corrected PSI, above the threshold
+    assert min(history["drift"]["y"]) > CARDS.psi_threshold
+    assert all(q <= CARDS.fdr for q in history["q"]["y"][CARDS.drift_from:])
     assert find(page, id="nulls")
+
+
+def test_a_drift_window_says_which_rule_fired(snap: Snapshot) -> None:
+    page = page_of(snap, "?monitor=cards&column=c001")  # the latest window drifts
+    assert find(page, className="badge status-drift")
+    reason = text(find(page, id="reason")[0])
+    assert reason.startswith("distribution changed (PSI ")
+    assert f"threshold {CARDS.psi_threshold}" in reason
+    rules = {n["props"]["data-rule"]: n for n in find(page, id="checks")[0]["props"]
+             ["children"][1]["props"]["children"]}
+    assert set(rules) == {"psi", "null_share", "unseen_share"}  # a categorical column's rules
+    assert rules["psi"]["props"]["className"] == "check-fired"
+    assert "fired" in text(rules["psi"]) and "fired" not in text(rules["null_share"])
+
+
+def test_an_ok_window_says_why(snap: Snapshot) -> None:
+    page = page_of(snap, "?monitor=cards&column=c000")
+    assert find(page, className="badge status-ok")
+    assert text(find(page, id="reason")[0]).startswith("every rule below its threshold (PSI ")
+
+
+def test_too_few_rows_render_with_the_contract_label(tmp_path: Path) -> None:
+    thin = SyntheticMonitor("thin", columns=2, windows=3, short_windows=(2,))
+    write_monitoring(tmp_path / "monitoring", [thin])
+    snap = load_snapshot(source_from_config(write_config(tmp_path, ["thin"])))
+    label = contract.STATUS[contract.INSUFFICIENT].label
+    overview = page_of(snap, "")
+    rows = find(overview, data_status=contract.INSUFFICIENT)
+    assert {r["props"]["data-column"] for r in rows} == {"n000", "c000"}
+    assert all(label in text(r) and "only 12 rows in the window" in text(r) for r in rows)
+    heatmap = find(overview, id={"type": "heatmap", "monitor": "thin"})[0]["props"]["figure"]
+    marks = next(t for t in heatmap["data"] if t["uid"] == "status-insufficient")
+    assert marks["name"] == label and len(marks["y"]) == 2
+    column = page_of(snap, "?monitor=thin&column=n000")
+    badge = find(column, className=f"badge status-{contract.INSUFFICIENT}")[0]
+    assert badge["props"]["children"] == label
+    assert text(find(column, id="reason")[0]) == "only 12 rows in the window (min_rows 30)"
+    # the figures are still shown against the rules, but none can fire
+    assert find(column, id="checks") and not find(column, className="check-fired")
+    assert label in text(find(column, id="not-judged")[0])
+
+
+def test_every_status_has_a_label_and_marker() -> None:
+    from dashboards.components import status_label
+
+    assert [status_label(s.name) for s in contract.STATUSES] == [
+        s.label for s in contract.STATUSES]
+    assert set(figures.MARKER_STYLES) == {s.name for s in contract.STATUSES} - {contract.OK}
+    ranks = [contract.STATUS[name].rank for name in figures.STATUS_MARKERS]
+    assert ranks == sorted(ranks)
 
 
 def test_column_page_at_a_chosen_window(snap: Snapshot) -> None:

@@ -128,14 +128,16 @@ def test_column_drilldown(page: Any, server: str, demo_results: pd.DataFrame) ->
     assert items.count() == len(stored) > 0
     first = items.nth(0).locator(".sentence").inner_text()
     assert first == labels.contributor_sentence("amount", "numeric", stored[0])
-    assert re.fullmatch(r"amount .+: [\d.]+% → [\d.]+%", first)
+    assert re.fullmatch(r"([\d.]+ [<≤] )?amount [<≤>≥] [\d.]+: [\d.]+% → [\d.]+%", first)
 
     history = page.evaluate("document.querySelector('#history .js-plotly-plot').data"
                             ".map(t => ({uid: t.uid, y: t.y}))")
-    threshold = next(t for t in history if t["uid"] == "kl-threshold")
+    threshold = next(t for t in history if t["uid"] == "psi-threshold")
     assert set(threshold["y"]) == {0.05}  # the config's column threshold for amount
-    kl = next(t for t in history if t["uid"] == "kl")
-    assert len(kl["y"]) == len(amount)
+    psi = next(t for t in history if t["uid"] == "psi")
+    assert len(psi["y"]) == len(amount)
+    assert page.locator("#reason").inner_text() == latest["reason"]  # which rule fired
+    assert page.locator("#checks tr.check-fired").count() == len(latest["fired_rules"]) > 0
     assert page.locator("#nulls .js-plotly-plot").count() == 1
     screenshot(page, "dashboard-column.png")
 
@@ -167,7 +169,8 @@ def test_shared_link_reopens_the_same_view(page: Any, server: str) -> None:
     assert page.locator(".title-row .badge.status-drift").count() == 1  # the incident hour
     assert "server_metrics" in page.locator("#f-monitor").inner_text()
     assert "cpu_util" in page.locator("#f-column").inner_text()
-    kl = page.evaluate("document.querySelector('#history .js-plotly-plot').data"
-                       ".find(t => t.uid === 'kl').x")
-    assert len(kl) == 24 and all(x.startswith("2026-03-09") for x in kl)  # one day of hours
-    assert datetime.fromisoformat(kl[0]) == datetime(2026, 3, 9)
+    psi = page.evaluate("document.querySelector('#history .js-plotly-plot').data"
+                        ".find(t => t.uid === 'psi').x")
+    assert len(psi) == 24 and all(x.startswith("2026-03-09") for x in psi)  # one day of hours
+    assert datetime.fromisoformat(psi[0]) == datetime(2026, 3, 9)
+    assert page.locator("#reason").inner_text().startswith("distribution changed")

@@ -18,6 +18,44 @@ def test_numeric_bins_read_as_ranges() -> None:
         "< 6.39", "6.39–250", "≥ 250", "null"]
 
 
+def test_range_bins_read_as_below_inside_and_above() -> None:
+    bins = ColumnBins("amount", "numeric", "double", edges=(6.39, 250.0)).with_range(0.5, 900.0)
+    assert bins.labels() == ["(-inf, 0.5)", "[0.5, 6.39)", "[6.39, 250)", "[250, 900]",
+                             "(900, +inf)", "<null>"]
+    assert [labels.bin_phrase("amount", b, "numeric") for b in bins.labels()] == [
+        "amount < 0.5", "0.5 ≤ amount < 6.39", "6.39 ≤ amount < 250", "250 ≤ amount ≤ 900",
+        "amount > 900", "amount is null"]
+    assert [labels.axis_label(b, "numeric") for b in bins.labels()] == [
+        "< 0.5", "0.5–6.39", "6.39–250", "250–900", "> 900", "null"]
+
+
+@pytest.mark.parametrize("bins", [
+    ColumnBins("x", "numeric", "double", edges=(1.5, 2.0, 1e6)),
+    ColumnBins("x", "numeric", "double", edges=(1.5, 2.0)).with_range(-3.25, 7.0),
+    ColumnBins("x", "numeric", "double", edges=()).with_range(0.0, 0.0),
+    ColumnBins("d", "numeric", "date", edges=(20454.0,)).with_range(20000.0, 20500.0),
+    ColumnBins("t", "numeric", "timestamp", edges=(1767225600.0,)).with_range(
+        1767222000.0, 1767229200.0),
+], ids=["plain", "ranged", "one-value", "dates", "timestamps"])
+def test_interval_labels_round_trip(bins: ColumnBins) -> None:
+    intervals = [labels.parse_interval(b) for b in bins.labels()]
+    assert intervals[-1] is None  # <null>
+    assert [i.label() for i in intervals[:-1] if i is not None] == bins.labels()[:-1]
+    assert intervals[0] is not None and intervals[0].low is None
+    assert intervals[-2] is not None and intervals[-2].high is None
+    if bins.has_range:
+        inside = intervals[-3]
+        assert inside is not None and inside.high_closed  # the baseline's maximum is inside
+        assert intervals[-2] is not None and not intervals[-2].low_closed
+
+
+def test_special_bins() -> None:
+    assert labels.parse_interval("<null>") is None and labels.parse_interval("<other>") is None
+    assert labels.bin_phrase("x", "<null>", "numeric") == "x is null"
+    assert labels.axis_label("<other>", "categorical") == "other"
+    assert labels.bin_phrase("x", "(-inf, +inf)", "numeric") == "x: any value"
+
+
 def test_dates_and_timestamps_keep_their_text() -> None:
     day = ColumnBins("d", "numeric", "date", edges=(20454.0,))  # 2026-01-01
     assert labels.bin_phrase("d", day.labels()[1], "numeric") == "d ≥ 2026-01-01"

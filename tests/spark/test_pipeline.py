@@ -63,6 +63,9 @@ def test_demo_story_flags_exactly_the_drifted_columns_and_days(spark, lake) -> N
     drift_days = [START + timedelta(days=d) for d in range(DRIFT_DAY, DAYS)]
     assert flagged == {(c, d) for c in ("amount", "channel") for d in drift_days}
     assert {r["status"] for r in rows} == {"ok", "drift"}
+    assert all(r["q_value"] <= 0.01 and r["fired_rules"] and r["reason"] for r in rows
+               if r["status"] == "drift")
+    assert all(not r["fired_rules"] for r in rows if r["status"] == "ok")
     channel = next(r for r in rows if r["column_name"] == "channel" and r["status"] == "drift")
     top = channel["top_contributors"][0]
     assert top["bin"] == "online"
@@ -84,7 +87,17 @@ def test_stored_metrics_equal_numpy_and_scipy_on_stored_counts(spark, lake) -> N
         assert r["kl_divergence"] == pytest.approx(float(expected.kl_divergence[0]), rel=1e-12)
         assert r["kl_divergence"] == pytest.approx(entropy(p + 0.5, q + 0.5), rel=1e-9)
         assert r["kl_reverse"] == pytest.approx(entropy(q + 0.5, p + 0.5), rel=1e-9)
-        assert r["p_value"] == pytest.approx(float(expected.p_value[0]), rel=1e-9, abs=1e-300)
+        psi_check = next(c for c in r["checks"] if c["rule"] == "psi")
+        if r["p_value_method"] == "chi2":
+            assert psi_check["p_value"] == pytest.approx(float(expected.p_value[0]), rel=1e-9,
+                                                         abs=1e-300)
+        else:  # sparse (rare categories, a few values past the range): simulated instead
+            assert r["p_value_method"] in ("monte_carlo", "monte_carlo_tail")
+            assert 0 < psi_check["p_value"] <= 1
+        assert r["dof"] == int(expected.dof[0])
+        n_eff = p.sum() * q.sum() / (p.sum() + q.sum())
+        assert r["psi_corrected"] == pytest.approx(
+            max(float(expected.psi[0]) - r["dof"] / n_eff, 0.0), rel=1e-9, abs=1e-15)
         assert r["current_count"] == q.sum() and r["baseline_count"] == p.sum()
         assert r["kl_divergence"] >= 0 and r["js_divergence"] <= 1
 
@@ -195,3 +208,43 @@ def test_baseline_from_a_delta_version(spark, tmp_path) -> None:  # type: ignore
     assert {r["count"] for r in stored} == {table.num_rows}
     assert {r["table_version"] for r in stored} == {0}
     assert all(r["source"] == "delta version 0" for r in stored)
+
+
+# drift_results as kl-drift wrote it before the verdict rules (PSI, new-mass shares, q-values).
+OLD_DRIFT_RESULTS = (
+    "monitor string, table_name string, column_name string, column_kind string, "
+    "window_start timestamp, window_end timestamp, baseline_id string, "
+    "kl_divergence double, kl_reverse double, js_divergence double, psi double, "
+    "g_statistic double, p_value double, current_count bigint, baseline_count bigint, "
+    "current_null_fraction double, baseline_null_fraction double, threshold double, "
+    "p_value_threshold double, status string, message string, "
+    "top_contributors array<struct<bin:string,contribution:double,baseline_fraction:double,"
+    "current_fraction:double>>, run_id string, computed_at timestamp"
+)
+
+
+def test_a_table_of_the_old_contract_gains_the_new_columns_and_keeps_its_rows(
+        spark, lake, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kl_udfs.tables import table_path
+
+    root, _ = lake
+    shutil.copytree(root / "raw", tmp_path / "raw")
+    config = _config(tmp_path)
+    old_row = ("cards", "t", "amount", "numeric", datetime(2025, 12, 1), datetime(2025, 12, 2),
+               "b-old", 0.5, 0.6, 0.1, 1.1, 30.0, 1e-9, 3000, 90000, 0.0, 0.0, 0.05, 0.01,
+               "drift", None, [("[1, 2)", 0.4, 0.1, 0.3)], "r-old", datetime(2025, 12, 2))
+    path = table_path(config.monitoring.path, DRIFT_RESULTS)
+    spark.createDataFrame([old_row], OLD_DRIFT_RESULTS).write.format("delta") \
+        .partitionBy("monitor", "window_start").save(path)
+
+    runner.build_baseline(spark, config, "cards")
+    runner.compute_windows(spark, config, "cards", [Window(RANGE[0], RANGE[0] + timedelta(1))])
+    table = _results(spark, config)
+    assert set(DRIFT_RESULTS.schema.names) <= set(table.columns)
+    old = table.where(F.col("baseline_id") == "b-old").collect()
+    assert len(old) == 1 and old[0]["kl_divergence"] == 0.5 and old[0]["status"] == "drift"
+    assert old[0]["reason"] is None and old[0]["q_value"] is None  # not made up for old rows
+    new = table.where(F.col("baseline_id") != "b-old").collect()
+    assert len(new) == len(COLUMNS) and all(r["reason"] for r in new)
+    comments = {f.name: f.metadata.get("comment") for f in table.schema.fields}
+    assert comments["q_value"] == DRIFT_RESULTS.schema["q_value"].metadata["comment"]

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
-from kl_udfs import runner, thrift_server
+from kl_udfs import contract, runner, thrift_server
 from kl_udfs.cli import main
 from kl_udfs.config import load_config
 from kl_udfs.demo import data
@@ -67,20 +67,20 @@ def _frame(lake: Path, table: str) -> pd.DataFrame:
 def _expected(lake: Path, name: str) -> list[tuple[Any, ...]]:
     """Key columns of each query's rows, in order, computed with pandas."""
     drift = _frame(lake, "drift_results")
-    if name == "latest_status":  # drifting first, then by KL, as the query documents
+    if name == "latest_status":  # by the contract's status rank, then by PSI
         latest = drift.sort_values(["window_start", "computed_at"]) \
             .groupby(["monitor", "column_name"]).tail(1)
         ranked = latest.assign(
-            rank=latest.status.map({"drift": 0, "quality_failed": 1, "error": 2}).fillna(3),
-            minus_kl=-latest.kl_divergence)
-        ranked = ranked.sort_values(["rank", "minus_kl", "monitor", "column_name"],
+            rank=latest.status.map({s.name: s.rank for s in contract.STATUSES}),
+            minus_psi=-latest.psi_corrected)
+        ranked = ranked.sort_values(["rank", "minus_psi", "monitor", "column_name"],
                                     na_position="last")
         return [(r.monitor, r.column_name, r.status) for r in ranked.itertuples()]
     if name == "drifting_this_week":
         until = drift.groupby("monitor")["window_end"].transform("max")
         week = drift[(drift.status == "drift") & (drift.window_start >= until - pd.Timedelta("7D"))]
-        ranked = week.groupby(["monitor", "column_name"])["kl_divergence"].max()
-        return [(m, c, round(kl, 6)) for (m, c), kl in ranked.sort_values(ascending=False).items()]
+        ranked = week.groupby(["monitor", "column_name"])["psi_corrected"].max()
+        return [(m, c, round(v, 6)) for (m, c), v in ranked.sort_values(ascending=False).items()]
     if name == "kl_history":
         rows = drift[(drift.monitor == VARS["monitor"]) & (drift.column_name == VARS["column"])]
         return [(_ts(r.window_start), r.kl_divergence)
@@ -109,7 +109,7 @@ def _actual(name: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     if name == "latest_status":
         return [(r["monitor"], r["column_name"], r["status"]) for r in rows]
     if name == "drifting_this_week":
-        return [(r["monitor"], r["column_name"], num(r["max_kl"])) for r in rows]
+        return [(r["monitor"], r["column_name"], num(r["max_psi"])) for r in rows]
     if name == "kl_history":
         return [(_ts(r["window_start"]), num(r["kl_divergence"])) for r in rows]
     if name == "top_contributors":

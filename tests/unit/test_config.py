@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from kl_udfs.config import DEFAULT_KL_THRESHOLD, DEFAULT_P_VALUE, load_config, parse_config
+from kl_udfs import contract
+from kl_udfs.config import load_config, parse_config
 from kl_udfs.errors import KlDriftError
 from kl_udfs.stats import DEFAULT_PSEUDO_COUNT
 from kl_udfs.windows import Window, align_down, parse_duration, parse_instant, split
@@ -58,8 +59,12 @@ def test_valid_config_fills_defaults(tmp_path: Path) -> None:
     assert monitor.columns is None
     assert monitor.categorical_columns == []
     assert monitor.exclude_columns == []
-    assert monitor.thresholds.kl == DEFAULT_KL_THRESHOLD
-    assert monitor.thresholds.p_value == DEFAULT_P_VALUE
+    for rule in contract.RULES:  # every rule of the contract is a threshold key
+        assert getattr(monitor.thresholds, rule.name) == rule.default_threshold
+    assert monitor.thresholds.fdr == contract.DEFAULT_FDR
+    assert monitor.thresholds.min_rows == contract.DEFAULT_MIN_ROWS
+    assert {name for name, (_, source) in monitor.policy().thresholds.items()
+            if source != "default"} == set()
     assert monitor.baseline.kind == "range"
     assert monitor.baseline.start == datetime(2026, 1, 1)
     assert monitor.baseline.end == datetime(2026, 1, 31)
@@ -97,19 +102,20 @@ def test_absolute_paths_uris_and_catalog_names_are_left_alone(tmp_path: Path) ->
 
 def test_column_threshold_overrides(tmp_path: Path) -> None:
     monitor = _monitor(
-        thresholds={"kl": 0.2, "p_value": 0.05},
-        column_thresholds={"amount": {"kl": 0.05}, "channel": {"p_value": 0.001},
-                           "amount usd": {"kl": 0.3, "p_value": 0.2}},
+        thresholds={"kl": 0.2, "psi": 0.15, "p_value": 0.05},
+        column_thresholds={"amount": {"kl": 0.05}, "channel": {"psi": None},
+                           "amount usd": {"kl": 0.3, "min_rows": 5}},
     )
     m = parse_config(_config(monitor), tmp_path).monitor("cards")
-    assert m.kl_threshold("amount") == 0.05
-    assert m.p_value_threshold("amount") == 0.05  # falls back to the monitor's
-    assert m.kl_threshold("channel") == 0.2
-    assert m.p_value_threshold("channel") == 0.001
-    assert m.kl_threshold("amount usd") == 0.3
-    assert m.p_value_threshold("amount usd") == 0.2
-    assert m.kl_threshold("unlisted") == 0.2
-    assert m.p_value_threshold("unlisted") == 0.05
+    policy = m.policy()
+    assert policy.fdr == 0.05  # `p_value` is read as the FDR level
+    assert policy.threshold("kl", "amount") == (0.05, "column")
+    assert policy.threshold("psi", "amount") == (0.15, "monitor")  # falls back to the monitor's
+    assert policy.threshold("psi", "channel") == (None, "column")  # switched off
+    assert policy.threshold("kl", "amount usd") == (0.3, "column")
+    assert policy.threshold("null_share", "unlisted") == (0.02, "default")
+    assert policy.column_min_rows == {"amount usd": 5}
+    assert m.threshold("kl", "unlisted") == 0.2
 
 
 def test_baseline_kinds(tmp_path: Path) -> None:
@@ -159,7 +165,7 @@ def test_load_config_reads_yaml_and_resolves_against_its_folder(tmp_path: Path) 
     assert monitor.window_length == timedelta(hours=6)
     assert monitor.baseline.start == datetime(2026, 1, 1)  # aware YAML timestamp -> naive UTC
     assert monitor.baseline.end == datetime(2026, 1, 31)  # YAML date -> midnight
-    assert monitor.kl_threshold("amount") == 0.05
+    assert monitor.threshold("kl", "amount") == 0.05
 
 
 # --- malformed configs ------------------------------------------------------------------
@@ -209,11 +215,14 @@ MALFORMED_MONITORS = {
     "smoothing negative": ({"smoothing": -0.5}, ["smoothing"]),
     "unknown key (typo)": ({"colums": ["a"]}, ["colums"]),
     "threshold typo": ({"thresholds": {"kll": 0.1}}, ["kll"]),
-    "p_value 2": ({"thresholds": {"p_value": 2}}, ["thresholds.p_value"]),
-    "p_value 0": ({"thresholds": {"p_value": 0}}, ["thresholds.p_value"]),
+    "p_value 2": ({"thresholds": {"p_value": 2}}, ["thresholds.fdr"]),
+    "fdr 0": ({"thresholds": {"fdr": 0}}, ["thresholds.fdr"]),
+    "min_rows 0": ({"thresholds": {"min_rows": 0}}, ["thresholds.min_rows"]),
+    "correction unknown": ({"thresholds": {"correction": "holm"}}, ["thresholds.correction"]),
     "kl threshold 0": ({"thresholds": {"kl": 0}}, ["thresholds.kl"]),
-    "column p_value 2": (
-        {"column_thresholds": {"amount": {"p_value": 2}}}, ["column_thresholds", "amount"]),
+    "column p_value": (
+        {"column_thresholds": {"amount": {"p_value": 0.01}}},
+        ["column_thresholds", "amount", "thresholds.fdr"]),
     "bad name": ({"name": "has space"}, ["name"]),
     "empty table": ({"table": ""}, ["table"]),
     "columns not a list": ({"columns": "amount"}, ["columns"]),

@@ -8,7 +8,6 @@ import pytest
 
 from kl_udfs.stats import (
     DEFAULT_PSEUDO_COUNT,
-    METRICS,
     Segments,
     compare,
     g_test,
@@ -165,23 +164,6 @@ def test_top_contributors_by_hand() -> None:
     assert [g.tolist() for g in top.by_segment()] == [[2, 5], [1, 3]]
     assert top_contributors(contribution, seg, 0).index.size == 0
     assert top_contributors([0.2, 0.7], None, 5).index.tolist() == [1, 0]
-
-
-def test_registry() -> None:
-    assert set(METRICS) == {"kl_divergence", "kl_reverse", "js_divergence", "psi", "p_value"}
-    assert METRICS["kl_divergence"].default_threshold == 0.1
-    assert METRICS["js_divergence"].default_threshold == 0.1
-    assert METRICS["psi"].default_threshold == 0.2
-    assert METRICS["p_value"].default_threshold == 0.01
-    assert METRICS["p_value"].direction == "lower_is_drift"
-    r = compare([80, 20], [50, 50])
-    for spec in METRICS.values():
-        assert hasattr(r, spec.column)
-    assert METRICS["psi"].is_drift(r.psi).tolist() == [True]  # 0.406 > 0.2
-    assert METRICS["p_value"].is_drift(r.p_value).tolist() == [True]  # 6.7e-6 < 0.01
-    assert METRICS["js_divergence"].is_drift(r.js_divergence).tolist() == [False]  # 0.071
-    with pytest.raises(ValueError, match="threshold"):
-        METRICS["kl_reverse"].is_drift(r.kl_reverse)
 
 
 @pytest.mark.parametrize(
