@@ -106,7 +106,7 @@ def _naive_counts(df: DataFrame, column: ColumnBins) -> np.ndarray:
             counts[slot] += row["count"]
         return counts
     value = F.col(column.name).cast("double")
-    edges = F.array(*[F.lit(e) for e in column.edges])
+    edges = F.array(*[F.lit(e) for e in column.splits()[1:-1]])
     # bin = number of edges <= value (the open outer bins included); null and NaN to the null bin
     below = F.aggregate(edges, F.lit(0), lambda acc, e: acc + F.when(value >= e, 1).otherwise(0))
     binned = F.when(value.isNull() | F.isnan(value), F.lit(column.null_index)).otherwise(below)
@@ -141,13 +141,18 @@ def great_expectations(setup: Setup) -> KL:
         weights = [float(x) for x in reference / reference.sum()]
         partition: dict[str, list[Any]] = (
             {"values": list(b.categories), "weights": weights} if b.kind == CATEGORICAL
-            else {"bins": [float("-inf"), *b.edges, float("inf")], "weights": weights})
+            else {"bins": b.splits(), "weights": weights})
         expectations.append(gxe.ExpectColumnKLDivergenceToBeLessThan(
             column=b.name, partition_object=partition, threshold=1e9))
         names.append(b.name)
     results = run_expectations(setup.window(), expectations)
-    return {name: float(r.result.get("observed_value", float("nan")) or float("nan"))
+    # GX reports an infinite KL as None
+    return {name: _infinite_if_none(r.result.get("observed_value"))
             for name, r in zip(names, results, strict=True)}
+
+
+def _infinite_if_none(value: Any) -> float:
+    return float("inf") if value is None else float(value)
 
 
 def kldrift_window(setup: Setup) -> KL:

@@ -674,7 +674,7 @@ def test_awkward_column_names_work_end_to_end(spark: Any, tmp_path: Path,
                                               weird_table: str) -> None:
     config = make_config(tmp_path, weird_table, timestamp_column=WEIRD_TS,
                          categorical_columns=["we`ird"],
-                         column_thresholds={"amount usd": {"kl": 0.5}})
+                         column_thresholds={"amount usd": {"psi": 0.5}})
     build_baseline(spark, config, "m")
     compute_windows(spark, config, "m", [WINDOW])
     base = baseline_rows(spark, config)
