@@ -179,7 +179,8 @@ def _metrics(row: pd.Series) -> html.Table:
         ("null share: window / baseline", shares("null")),
     ]
     pairs += [(f"{what}: window / baseline", shares(group)) for group, what in
-              (("other", "other values"), ("outside", "outside the range"))
+              (("other", "other values"), ("unseen", "never-seen values"),
+               ("outside", "outside the range"))
               if _value(row, f"current_{group}_fraction") is not None]
     return html.Table(html.Tbody([html.Tr([html.Th(k), html.Td(v, className="num")])
                                   for k, v in pairs]), className="table metrics")

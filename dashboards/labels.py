@@ -3,7 +3,8 @@
 Bin labels are the ones `kl_udfs.bins.ColumnBins.labels` writes. Numeric bins are intervals:
 with the baseline's range, "(-inf, low)" (below it), "[low, e1)", ..., "[em, high]",
 "(high, +inf)" (above it); baselines without a range have "(-inf, e1)", ..., "[em, +inf)".
-Categorical bins are the category itself, then "<other>". Both kinds end with "<null>".
+Categorical bins are the category itself, then "<other>" (and "<unseen>"). Both kinds end with
+"<null>".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kl_udfs.bins import NULL_LABEL, OTHER_LABEL
+from kl_udfs.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL
 
 _INTERVAL = re.compile(r"^(?P<open>[\[(])(?P<low>.+), (?P<high>.+)(?P<close>[\])])$")
 
@@ -54,6 +55,8 @@ def bin_phrase(column: str, label: str, kind: str | None) -> str:
         return f"{column} is null"
     if label == OTHER_LABEL:
         return f"{column}: other values"
+    if label == UNSEEN_LABEL:
+        return f"{column}: values the baseline never saw"
     interval = parse_interval(label) if kind != "categorical" else None
     if interval is None:
         return f"{column} = {label}"
@@ -73,6 +76,8 @@ def axis_label(label: str, kind: str | None) -> str:
         return "null"
     if label == OTHER_LABEL:
         return "other"
+    if label == UNSEEN_LABEL:
+        return "unseen"
     interval = parse_interval(label) if kind != "categorical" else None
     if interval is None:
         return label

@@ -1,7 +1,8 @@
 """Building a baseline: learn frozen bins from reference data, count it, store it.
 
 Three passes, whatever the number of columns: one stacked groupBy ranks the values of every
-categorical column, which gives their top-K and their exact counts at once; one aggregation
+categorical column, which gives their top-K, their exact counts and the values they hold at
+once; one aggregation
 learns the quantile edges of every numeric column (from a sample of about bins x 10,000 rows
 when there are more); the one-pass histogram then counts the numeric columns against them.
 """
@@ -29,6 +30,7 @@ from kl_udfs.columns import ColumnChoice, choose_columns
 from kl_udfs.config import Monitor
 from kl_udfs.errors import KlDriftError
 from kl_udfs.histogram import col, in_range, numeric_value, window_histograms
+from kl_udfs.seen import SEEN_LIMIT, build_filter
 from kl_udfs.windows import align_down
 
 QUANTILE_ACCURACY = 10_000  # percentile_approx relative error 1e-4; edges only, counts are exact
@@ -65,7 +67,7 @@ def learn_with_counts(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
     """The bins, and the dense counts of the categorical columns (exact, from the same pass)."""
     numeric = [c for c in choices if c.kind and c.kind != CATEGORICAL]
     categorical = [c for c in choices if c.kind == CATEGORICAL]
-    categories, counts = _top_categories(df, categorical, top_k)
+    categories, counts, filters = _top_categories(df, categorical, top_k)
     edges: dict[str, tuple[float, ...]] = {}
     if numeric:
         rows = sum(next(iter(counts.values()))) if counts else df.count()
@@ -82,7 +84,8 @@ def learn_with_counts(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
         edges = {c.name: numeric_edges(row[f"q{i}"] or []) for i, c in enumerate(numeric)}
     learned = [
         ColumnBins(c.name, c.kind, c.source_type, edges=edges.get(c.name, ()),
-                   categories=tuple(categories.get(c.name, ())))
+                   categories=tuple(categories.get(c.name, ())),
+                   seen_filter=filters.get(c.name, ""))
         for c in choices if c.kind
     ]
     return learned, counts
@@ -105,47 +108,66 @@ def quantile_sample(df: DataFrame, rows: int, bins: int) -> DataFrame:
     return df.where(F.pmod(row_hash, F.lit(_SAMPLE_BUCKETS)) < keep)
 
 
-def _top_categories(df: DataFrame, categorical: Sequence[ColumnChoice],
-                    top_k: int) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
-    """Top-K categories of every categorical column, and their counts, from one groupBy.
+def _top_categories(df: DataFrame, categorical: Sequence[ColumnChoice], top_k: int,
+                    ) -> tuple[dict[str, list[str]], dict[str, list[int]], dict[str, str]]:
+    """Top-K categories of every categorical column, their counts and seen-value filters, from
+    one groupBy.
 
     Counting every value (null too) to rank them already gives the column's whole histogram:
-    the top K, "other" (the rest summed in Spark) and null; so categorical columns need no
-    second pass, and the driver receives at most K + 2 rows a column, whatever the cardinality.
+    the top K, "other", "unseen" (leave one out: values one row holds) and null; so
+    categorical columns need no second pass. The driver receives at most K + 4 rows a column,
+    plus the hash of each value beyond the top K where there are at most SEEN_LIMIT of them.
     """
     categories: dict[str, list[str]] = {c.name: [] for c in categorical}
     counts: dict[str, list[int]] = {}
+    filters: dict[str, str] = {}
     if not categorical:
-        return categories, counts
+        return categories, counts, filters
     entries = [x for i, c in enumerate(categorical) for x in (F.lit(i), col(c.name).cast("string"))]
     value = F.col("value")
-    ranked = Window.partitionBy("column_idx").orderBy(value.isNull(), F.desc("n"), value.asc())
-    rank = F.row_number().over(ranked)
+    per_column = Window.partitionBy("column_idx")
+    rank = F.row_number().over(per_column.orderBy(value.isNull(), F.desc("n"), value.asc()))
     kept = value.isNotNull() & (rank <= top_k)
+    listed = F.count(value).over(per_column) <= top_k + SEEN_LIMIT  # distinct non-null values
     cells = (
         df.select(F.stack(F.lit(len(categorical)), *entries).alias("column_idx", "value"))
         .groupBy("column_idx", "value").agg(F.count(F.lit(1)).alias("n"))
         .select("column_idx", "n", F.when(kept, rank).alias("rank"),
-                F.when(kept, value).alias("value"), value.isNull().alias("is_null"))
-        .groupBy("column_idx", "rank", "value", "is_null").agg(F.sum("n").alias("n"))
+                F.when(kept, value).alias("value"), value.isNull().alias("is_null"),
+                listed.alias("listed"), (F.col("n") == 1).alias("single"),
+                F.when(listed & value.isNotNull() & ~kept, F.xxhash64(value)).alias("hash"))
+        .groupBy("column_idx", "rank", "value", "is_null", "listed", "single", "hash")
+        .agg(F.sum("n").alias("n"))
         .collect()
     )
     found: dict[str, dict[int, tuple[str, int]]] = {c.name: {} for c in categorical}
     other = {c.name: 0 for c in categorical}
+    unseen = {c.name: 0 for c in categorical}
     nulls = {c.name: 0 for c in categorical}
+    hashes: dict[str, list[int]] = {}
     for cell in cells:
         name = categorical[cell["column_idx"]].name
+        n = int(cell["n"])
+        if cell["listed"]:
+            hashes.setdefault(name, [])
+        # Leave one out: a value one row holds is one no other baseline row saw.
+        alone = bool(cell["listed"] and cell["single"] and not cell["is_null"])
         if cell["is_null"]:
-            nulls[name] = int(cell["n"])
-        elif cell["rank"] is None:
-            other[name] = int(cell["n"])
+            nulls[name] = n
+        elif cell["rank"] is not None:
+            found[name][int(cell["rank"])] = (cell["value"], 0 if alone else n)
+            unseen[name] += n if alone else 0
         else:
-            found[name][int(cell["rank"])] = (cell["value"], int(cell["n"]))
+            if cell["hash"] is not None:
+                hashes[name].append(int(cell["hash"]))
+            (unseen if alone else other)[name] += n
     for name, ranks in found.items():
         ordered = [ranks[r] for r in sorted(ranks)]
         categories[name] = [v for v, _ in ordered]
-        counts[name] = [n for _, n in ordered] + [other[name], nulls[name]]
-    return categories, counts
+        counts[name] = [n for _, n in ordered] + [other[name]] + (
+            [unseen[name]] if name in hashes else []) + [nulls[name]]
+    filters = {name: build_filter(values) for name, values in hashes.items()}
+    return categories, counts, filters
 
 
 def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str) -> list[ColumnCounts]:

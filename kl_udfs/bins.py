@@ -4,10 +4,16 @@ Layout of every column's histogram (the same in Spark, numpy and the tables):
 numeric      (-inf, low) "below"; [low, e1), [e1, e2), ..., [em, high]; (high, +inf) "above";
              then the null bin. low and high are the baseline's exact minimum and maximum, so
              the baseline has no row below or above: any mass there is new.
-categorical  [0 .. K-1] the baseline's top-K categories; K: "other"; then the null bin
-The null bin counts SQL nulls and floating-point NaN; unseen categories land in "other":
-nothing is ever dropped. Baselines built before the range bins (or of columns whose range is
-not finite) keep the older numeric layout (-inf, e1), [e1, e2), ..., [em, +inf), null.
+categorical  [0 .. K-1] the baseline's top-K categories; K: "other", values the baseline saw
+             beyond its top K; K + 1: "unseen", values it never saw; then the null bin.
+             The baseline's own rows are binned as a window's would be against the rest of
+             the baseline (leave one out): a value it holds once is "unseen", so its unseen
+             share is the Good-Turing estimate of how often a window meets a new value.
+             Columns with more than seen.SEEN_LIMIT distinct values beyond the top K, and
+             baselines built before the unseen bin, have no "unseen": new values go to "other".
+The null bin counts SQL nulls and floating-point NaN: nothing is ever dropped. Baselines built
+before the range bins (or of columns whose range is not finite) keep the older numeric layout
+(-inf, e1), [e1, e2), ..., [em, +inf), null.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from typing import Literal
 
 import numpy as np
 
+from kl_udfs.seen import might_contain
+
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 OTHER_LABEL = "<other>"
+UNSEEN_LABEL = "<unseen>"
 NULL_LABEL = "<null>"
 
 Kind = Literal["numeric", "categorical"]
@@ -38,15 +47,20 @@ class ColumnBins:
     categories: tuple[str, ...] = ()
     low: float | None = None  # the baseline's minimum and maximum: the range bins' bounds
     high: float | None = None
+    seen_filter: str = ""  # categorical: the values the baseline saw (kl_udfs.seen), or none
 
     @property
     def has_range(self) -> bool:
         return self.kind == NUMERIC and self.low is not None and self.high is not None
 
     @property
+    def has_unseen(self) -> bool:
+        return self.kind == CATEGORICAL and bool(self.seen_filter)
+
+    @property
     def value_bins(self) -> int:
         if self.kind != NUMERIC:
-            return len(self.categories) + 1
+            return len(self.categories) + (2 if self.has_unseen else 1)
         return len(self.edges) + (3 if self.has_range else 1)
 
     def splits(self) -> list[float]:
@@ -66,7 +80,8 @@ class ColumnBins:
     def roles(self) -> list[str]:
         """What each bin holds: value, below, above, other or null (see contract.BIN_ROLES)."""
         if self.kind == CATEGORICAL:
-            return ["value"] * len(self.categories) + ["other", "null"]
+            return ["value"] * len(self.categories) + ["other"] + ["unseen"] * self.has_unseen \
+                + ["null"]
         if not self.has_range:
             return ["value"] * self.value_bins + ["null"]
         return ["below", *["value"] * (len(self.edges) + 1), "above", "null"]
@@ -85,7 +100,8 @@ class ColumnBins:
 
     def labels(self) -> list[str]:
         if self.kind == CATEGORICAL:
-            return [*self.categories, OTHER_LABEL, NULL_LABEL]
+            return [*self.categories, OTHER_LABEL, *[UNSEEN_LABEL] * self.has_unseen,
+                    NULL_LABEL]
         shown = [self._format(edge) for edge in self.edges]
         if not self.has_range:
             bounds = ["-inf", *shown, "+inf"]
@@ -110,17 +126,21 @@ class ColumnBins:
         """Bin indices of plain Python/numpy values: the reference the Spark pass must match."""
         if self.kind == CATEGORICAL:
             lookup = {c: i for i, c in enumerate(self.categories)}
-            other = len(self.categories)
-            return np.array(
-                [self.null_index if _is_null(v) else lookup.get(_category(v), other)
-                 for v in values],
-                dtype=np.int64,
-            )
+            return np.array([self.null_index if _is_null(v) else self._beyond_top(
+                _category(v), lookup) for v in values], dtype=np.int64)
         numbers = np.array([np.nan if _is_null(v) else float(v) for v in values],  # type: ignore[arg-type]
                            dtype=np.float64)
         inner = np.asarray(self.splits()[1:-1], dtype=np.float64)
         index = np.searchsorted(inner, numbers, side="right")
         return np.where(np.isnan(numbers), self.null_index, index).astype(np.int64)
+
+    def _beyond_top(self, value: str, lookup: dict[str, int]) -> int:
+        found = lookup.get(value)
+        if found is not None:
+            return found
+        other = len(self.categories)
+        return other + 1 if self.has_unseen and not might_contain(self.seen_filter, value) \
+            else other
 
     def to_json(self) -> str:
         data: dict[str, object] = {
@@ -128,13 +148,16 @@ class ColumnBins:
             "edges": list(self.edges), "categories": list(self.categories)}
         if self.has_range:  # older baselines have no range: their JSON (and id) stay as they were
             data.update(low=self.low, high=self.high)
+        if self.seen_filter:  # likewise for baselines without the unseen bin
+            data["seen_filter"] = self.seen_filter
         return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> ColumnBins:
         data = json.loads(text)
         return cls(data["name"], data["kind"], data["source_type"], tuple(data["edges"]),
-                   tuple(data["categories"]), data.get("low"), data.get("high"))
+                   tuple(data["categories"]), data.get("low"), data.get("high"),
+                   data.get("seen_filter", ""))
 
 
 def ranged_counts(plain: ColumnBins, ranged: ColumnBins, counts: Sequence[int]) -> list[int]:

@@ -76,10 +76,10 @@ RULES: tuple[Rule, ...] = (
          "share of rows that are null (or NaN) in the window minus the baseline's share"),
     Rule("unseen_share", "unseen_share_increase", "unseen_share_sd", (CATEGORICAL,), 0.02,
          "one-sided Fisher exact test",
-         "values outside the baseline's categories ({current:.1%} of rows, baseline "
-         "{baseline:.1%})",
-         "share of rows in `<other>` (not among the baseline's top categories) in the window "
-         "minus the baseline's share"),
+         "values the baseline never saw ({current:.1%} of rows, expected {baseline:.1%})",
+         "share of rows in `<unseen>` (values no baseline row held) in the window minus the "
+         "baseline's leave-one-out share (its values held by one row: the Good-Turing "
+         "estimate); columns without `<unseen>` compare `<other>` instead"),
     Rule("out_of_range_share", "out_of_range_share_increase", "out_of_range_share_sd",
          (NUMERIC,), 0.02, "one-sided Fisher exact test",
          "values beyond the baseline's range ({current:.1%} of rows, baseline {baseline:.1%})",
@@ -103,7 +103,11 @@ RULES: tuple[Rule, ...] = (
 )
 RULE = {r.name: r for r in RULES}
 # The share rules compare one group of bins ("role") of the window with the baseline's.
-SHARE_ROLE = {"null_share": "null", "unseen_share": "other", "out_of_range_share": "outside"}
+SHARE_ROLE = {"null_share": "null", "unseen_share": "unseen", "out_of_range_share": "outside"}
+# A column without that group's bins is judged on this one (no `<unseen>`: `<other>`).
+FALLBACK_GROUP = {"unseen": "other"}
+FALLBACK_SAYS = {"unseen_share": "values outside the baseline's top categories ({current:.1%} "
+                                 "of rows, baseline {baseline:.1%})"}
 
 DEFAULT_FDR = 0.01
 DEFAULT_MIN_ROWS = 30
@@ -123,8 +127,9 @@ def p_column(rule: Rule) -> str:
 
 
 # Bin roles: which bins a share rule reads, without parsing labels.
-BIN_ROLES = ("value", "null", "other", "below", "above")
-ROLE_GROUPS = {"null": ("null",), "other": ("other",), "outside": ("below", "above")}
+BIN_ROLES = ("value", "null", "other", "unseen", "below", "above")
+ROLE_GROUPS = {"null": ("null",), "other": ("other",), "unseen": ("unseen",),
+               "outside": ("below", "above")}
 
 
 # ---------------------------------------------------------------------------------- tables
@@ -236,6 +241,8 @@ DRIFT_RESULTS = Table("drift_results", (
     _c("checks", "array<check>", "every rule's figure, threshold, p-value and outcome"),
     _c("threshold_source", "string", "where the `psi` threshold came from: "
        + ", ".join(THRESHOLD_SOURCES)),
+    *_share_columns("unseen", "in `<unseen>`: values the baseline never saw (for the baseline, "
+                    "values one row holds)"),
 ), _ROW_KEY, ("monitor", "window_start"),
     "one row per monitor, column, window and baseline: the figures and the verdict")
 
@@ -261,7 +268,8 @@ BASELINES = Table("baselines", (
     _c("edges", "array<double>", "inner quantile edges (numeric)"),
     _c("categories", "array<string>", "top-K categories (categorical)"),
     _c("bin_labels", "array<string>", "labels of the bins"),
-    _c("counts", "array<long>", "the baseline's count in each bin"),
+    _c("counts", "array<long>",
+       "the baseline's count in each bin (`<unseen>`: rows whose value no other row holds)"),
     _c("count", "long", "baseline rows"),
     _c("null_count", "long", "null or NaN baseline rows"),
     _c("min", "double", "smallest baseline value (numeric)"),

@@ -32,9 +32,10 @@ from kl_udfs.stats.exact import (
 _TABLE_FIGURES = (
     "kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic", "current_count",
     "baseline_count", "baseline_null_fraction", "current_null_fraction",
-    "baseline_other_fraction", "current_other_fraction", "baseline_outside_fraction",
-    "current_outside_fraction", "psi_corrected", "psi_sd", "dof", "p_value_method",
+    *(f"{side}_{group}_fraction" for group in ("other", "outside", "unseen")
+      for side in ("baseline", "current")), "psi_corrected", "psi_sd", "dof", "p_value_method",
 )
+_SHARE_GROUPS = ("null", "other", "outside", "unseen")  # with fraction columns in drift_results
 RULE_INPUTS: tuple[str, ...] = tuple(dict.fromkeys(
     name for r in contract.RULES for name in (r.figure, r.spread, contract.p_column(r))))
 _CONTRIBUTORS = (("contributor_bins", "array<string>"), ("contributor_values", "array<double>"),
@@ -103,13 +104,23 @@ def drift_figures(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
         out[spec.figure], out[spec.spread] = metric(fixed.value), metric(fixed.sd)
 
     roles = pdf["bin_role"].to_numpy(dtype=object)
-    for rule, group in contract.SHARE_ROLE.items():
-        in_group = np.isin(roles, contract.ROLE_GROUPS[group])
-        exists = segments.sum(in_group) > 0
+    groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for group, members in contract.ROLE_GROUPS.items():
+        in_group = np.isin(roles, members)
         x, y = segments.sum(current * in_group), segments.sum(baseline * in_group)
+        exists = segments.sum(in_group) > 0
+        groups[group] = (exists, x, y)
+        if group in _SHARE_GROUPS:
+            out[f"baseline_{group}_fraction"] = np.where(exists, _share(y, big_n), np.nan)
+            out[f"current_{group}_fraction"] = np.where(exists, _share(x, n), np.nan)
+    for rule, group in contract.SHARE_ROLE.items():
+        exists, x, y = groups[group]
+        fallback = contract.FALLBACK_GROUP.get(group)
+        if fallback:  # a column without this group's bins is judged on the fallback's
+            fallback_exists, fx, fy = groups[fallback]
+            x, y = np.where(exists, x, fx), np.where(exists, y, fy)
+            exists = exists | fallback_exists
         q, p = _share(x, n), _share(y, big_n)
-        out[f"baseline_{group}_fraction"] = np.where(exists, p, np.nan)
-        out[f"current_{group}_fraction"] = np.where(exists, q, np.nan)
         judged = exists & comparable
         spec = contract.RULE[rule]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -217,8 +217,17 @@ def _decide(figures: pd.DataFrame, policy: Policy,
         message[row] = f"only {int(count)} rows in the {side} (min_rows {int(min_rows[row])})"
 
     psi = next(i for i, r in enumerate(rules) if r.name == "psi")
-    shares = {rule: (_floats(f, f"current_{g}_fraction"), _floats(f, f"baseline_{g}_fraction"))
-              for rule, g in contract.SHARE_ROLE.items()}
+    shares: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    fell_back: dict[str, np.ndarray] = {}
+    for rule, g in contract.SHARE_ROLE.items():
+        current, base = _floats(f, f"current_{g}_fraction"), _floats(f, f"baseline_{g}_fraction")
+        if g in contract.FALLBACK_GROUP:  # columns without the group's bins: its fallback's
+            fallback = contract.FALLBACK_GROUP[g]
+            fell_back[rule] = np.isnan(current)
+            current = np.where(fell_back[rule], _floats(f, f"current_{fallback}_fraction"),
+                               current)
+            base = np.where(fell_back[rule], _floats(f, f"baseline_{fallback}_fraction"), base)
+        shares[rule] = current, base
     reason = np.empty(rows, dtype=object)
     fired_rules: list[list[str]] = []
     checks: list[list[dict[str, object]]] = []
@@ -233,13 +242,15 @@ def _decide(figures: pd.DataFrame, policy: Policy,
                 "effect_reached": bool(effect[i, j]), "fired": bool(fired[i, j])})
             if fired[i, j]:
                 row_fired.append(r.name)
-                current, base = shares.get(r.name, (None, None))
+                nothing = np.full(rows, np.nan)
+                current, base = shares.get(r.name, (nothing, nothing))
                 threshold = f"{thr[i, j]:.3g}" + (
                     " learnt from its history" if source[i, j] == LEARNED else "")
-                says.append(r.says.format(
+                text = contract.FALLBACK_SAYS[r.name] if r.name in fell_back \
+                    and fell_back[r.name][j] else r.says
+                says.append(text.format(
                     figure=figure[i, j], threshold=threshold, upper=upper[i, j],
-                    current=current[j] if current is not None else np.nan,
-                    baseline=base[j] if base is not None else np.nan))
+                    current=current[j], baseline=base[j]))
         fired_rules.append(row_fired)
         checks.append(row_checks)
         if status[j] == DRIFT:

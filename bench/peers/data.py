@@ -60,6 +60,11 @@ def column_name(position: int) -> str:
     return f"c{position:03d}_{KINDS[position % len(KINDS)]}"
 
 
+
+def universe(shape: Shape) -> list[str]:
+    """Every value a string column of this shape can hold."""
+    return [f"v{i}" for i in range(shape.cardinality)]
+
 def _chunk(shape: Shape, day: datetime, drifted: bool, start: int, rows: int,
            salt: int = 0) -> pa.Table:
     base_us = int((day - datetime(1970, 1, 1)) / timedelta(microseconds=1))
@@ -68,7 +73,7 @@ def _chunk(shape: Shape, day: datetime, drifted: bool, start: int, rows: int,
     utc = pa.timestamp("us", "UTC")
     arrays: dict[str, pa.Array] = {
         "event_time": pa.array(base_us + index * day_us // shape.rows, type=utc)}
-    categories = np.array([f"v{i}" for i in range(shape.cardinality)])
+    categories = np.array(universe(shape))
     tilt = 0.8 if drifted else 1.1
     weights = 1.0 / np.arange(1, shape.cardinality + 1) ** tilt
     weights /= weights.sum()

@@ -25,13 +25,19 @@ def _literal(text: str) -> str:
 
 
 def bin_expression(column: dict[str, Any]) -> str:
-    """The bin index of a value, with kl-drift's layout: value bins, then "other", then null."""
+    """The bin index of a value, with kl-drift's layout: value bins, then "other" (and
+    "unseen" where `seen` lists the values beyond the top K that count as seen), then null."""
     name, null = _quote(column["name"]), column["null_index"]
     if column["kind"] == "categorical":
         value = f"CAST({name} AS VARCHAR)"
         arms = " ".join(f"WHEN {value} = {_literal(c)} THEN {i}"
                         for i, c in enumerate(column["categories"]))
-        return f"CASE WHEN {name} IS NULL THEN {null} {arms} ELSE {len(column['categories'])} END"
+        other = len(column["categories"])
+        if column.get("seen") is not None:
+            seen = ", ".join(_literal(v) for v in column["seen"]) or "NULL"
+            arms += f" WHEN {value} IN ({seen}) THEN {other}"
+            other += 1
+        return f"CASE WHEN {name} IS NULL THEN {null} {arms} ELSE {other} END"
     # numbers: timestamps as seconds since the epoch, like Spark's cast to double
     value = f"(epoch_us({name}) / 1000000.0)" if column["temporal"] else f"CAST({name} AS DOUBLE)"
     arms = " ".join(f"WHEN {value} < {edge!r} THEN {i}" for i, edge in enumerate(column["edges"]))

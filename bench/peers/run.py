@@ -27,10 +27,19 @@ import numpy as np
 from pyspark.sql import functions as F
 
 from bench.peers import venvs
-from bench.peers.data import Dataset, Shape, dataset
+from bench.peers.data import Dataset, Shape, dataset, universe
 from bench.peers.memory import peak_memory
-from bench.peers.spark_contenders import CONTENDERS, KL, MONITOR, WINDOW, Setup, prepare
-from kl_udfs.bins import CATEGORICAL
+from bench.peers.spark_contenders import (
+    CONTENDERS,
+    KL,
+    MONITOR,
+    WINDOW,
+    Setup,
+    gx_counts,
+    prepare,
+)
+from kl_udfs.bins import ColumnBins
+from kl_udfs.seen import might_contain
 from kl_udfs.spark_session import get_spark
 from kl_udfs.tables import PROFILES, read_table
 
@@ -68,7 +77,18 @@ def duckdb_contender(setup: Setup) -> dict[str, Any]:
         "parquet": str(setup.data.parquet("window")), "threads": os.cpu_count() or 1,
         "columns": [{"name": b.name, "kind": b.kind, "edges": b.splits()[1:-1],
                      "categories": list(b.categories), "temporal": b.is_temporal,
-                     "null_index": b.null_index, "n_bins": b.n_bins} for b in setup.bins]})
+                     "null_index": b.null_index, "n_bins": b.n_bins,
+                     "seen": seen_beyond_top(b, universe(setup.data.shape))}
+                    for b in setup.bins]})
+
+
+def seen_beyond_top(bins: ColumnBins, values: Sequence[str]) -> list[str] | None:
+    """The values of the data set beyond the top K that kl-drift's seen filter passes (None
+    without an unseen bin): DuckDB then bins them as kl-drift does."""
+    if not bins.has_unseen:
+        return None
+    top = set(bins.categories)
+    return [v for v in values if v not in top and might_contain(bins.seen_filter, v)]
 
 
 def evidently_contender(setup: Setup) -> dict[str, Any]:
@@ -136,9 +156,7 @@ def gx_expected(setup: Setup, counts: list[np.ndarray]) -> KL:
     for i, b in enumerate(setup.bins):
         if b.is_temporal:
             continue
-        p, q = setup.reference[i][:b.null_index], counts[i][:b.null_index]
-        if b.kind == CATEGORICAL:
-            p, q = p[:-1], q[:-1]  # GX drops values outside its list ("other")
+        p, q = gx_counts(b, setup.reference[i]), gx_counts(b, counts[i])
         p, q = p / p.sum(), q / q.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(q > 0, q * np.log(q / p), 0.0)

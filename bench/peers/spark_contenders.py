@@ -136,8 +136,7 @@ def great_expectations(setup: Setup) -> KL:
     for i, b in enumerate(setup.bins):
         if b.is_temporal:
             continue  # GX bins numbers only; kl-drift bins timestamps as seconds
-        # GX has no "other" value and wants weights summing to 1 over its values.
-        reference = setup.reference[i][:b.null_index - (b.kind == CATEGORICAL)]
+        reference = gx_counts(b, setup.reference[i])
         weights = [float(x) for x in reference / reference.sum()]
         partition: dict[str, list[Any]] = (
             {"values": list(b.categories), "weights": weights} if b.kind == CATEGORICAL
@@ -149,6 +148,13 @@ def great_expectations(setup: Setup) -> KL:
     # GX reports an infinite KL as None
     return {name: _infinite_if_none(r.result.get("observed_value"))
             for name, r in zip(names, results, strict=True)}
+
+
+def gx_counts(bins: ColumnBins, counts: np.ndarray) -> np.ndarray:
+    """The counts of the bins GX knows: non-null; for categories only the listed values (GX
+    has no "other" or "unseen" and wants weights summing to 1 over its values)."""
+    roles = np.asarray(bins.roles())
+    return counts[roles == "value"] if bins.kind == CATEGORICAL else counts[roles != "null"]
 
 
 def _infinite_if_none(value: Any) -> float:

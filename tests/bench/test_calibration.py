@@ -91,8 +91,14 @@ def test_simulated_layouts_match_the_production_bins() -> None:
     assert values.min() > 0.9 * values.mean() and values.max() < 1.1 * values.mean()
     categorical = calibration.categorical_batch(rng, 50, 300, 10_000, calibration.stationary(
         contract.CATEGORICAL, 10))
-    assert categorical.roles == ["value"] * 10 + ["other", "null"]
+    assert categorical.roles == ["value"] * 10 + ["other", "unseen", "null"]
     assert (np.diff(categorical.baseline[:, :10], axis=1) <= 0).all()  # the top k, by count
+    assert (categorical.baseline.sum(axis=1) == 10_000).all()
+    # 50 categories, 10,000 rows: every value held by more than one row, none unseen
+    assert (categorical.baseline[:, -2] == 0).all() and (categorical.current[:, -2] == 0).all()
+    sparse = calibration.categorical_batch(rng, 50, 300, 10_000, calibration.stationary(
+        contract.CATEGORICAL, 200))  # 1,000 categories: the tail is held once or never
+    assert (sparse.baseline[:, -2] > 0).all() and sparse.current[:, -2].sum() > 0
 
 
 def test_changed_masses_reduce_to_the_baseline_without_a_change() -> None:

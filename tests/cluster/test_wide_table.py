@@ -65,8 +65,9 @@ def test_200_columns_and_an_all_distinct_string_on_the_cluster(  # type: ignore[
     assert all(r["current_count"] == ROWS_PER_DAY for r in found.values())
     audit = audit_windows(spark, load_config(config), "wide")
     assert len(audit.whole) == 1 and not audit.problems and not audit.pending
-    # The key column: its top-K from the baseline day, then <other> (today's keys are all new).
+    # The key column: its top-K from the baseline day, <other>, then <unseen>: today's keys
+    # are all new.
     key = read_table(spark, str(wide_lake / "monitoring"), PROFILES).where(
         F.col("column_name") == "key").first()
-    assert key is not None and len(key["bin_labels"]) == TOP_K + 2  # + <other>, <null>
-    assert key["counts"][TOP_K] == ROWS_PER_DAY and sum(key["counts"]) == ROWS_PER_DAY
+    assert key is not None and len(key["bin_labels"]) == TOP_K + 3  # + <other>, <unseen>, <null>
+    assert key["counts"][TOP_K + 1] == ROWS_PER_DAY and sum(key["counts"]) == ROWS_PER_DAY

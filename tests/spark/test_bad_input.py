@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from kl_udfs import cli
-from kl_udfs.bins import NULL_LABEL, OTHER_LABEL
+from kl_udfs.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL
 from kl_udfs.config import Config, parse_config
 from kl_udfs.errors import KlDriftError
 from kl_udfs.runner import build_baseline, compute_windows
@@ -516,8 +516,9 @@ def test_all_null_column_in_baseline_is_still_binned(mixed: MixedRun, column: st
     assert profile["counts"][-1] == 0
     assert sum(profile["counts"]) == PER_DAY
     if column == "late_tag":
-        assert profile["bin_labels"] == [OTHER_LABEL, NULL_LABEL]
-        assert profile["counts"] == [PER_DAY, 0]
+        # the baseline saw no value: every tag is new
+        assert profile["bin_labels"] == [OTHER_LABEL, UNSEEN_LABEL, NULL_LABEL]
+        assert profile["counts"] == [0, PER_DAY, 0]
 
 
 def test_baseline_edges_ignore_nan_and_infinities(mixed: MixedRun) -> None:
@@ -573,7 +574,7 @@ def test_unsupported_types_do_not_stop_the_others(mixed: MixedRun) -> None:
 # --- high cardinality -------------------------------------------------------------------
 
 
-UNIQUE, HOT, TOP_K = 200_000, 50, 50
+UNIQUE, HOT, TOP_K = 200_000, 50, 50  # UNIQUE: more distinct values than SEEN_LIMIT
 
 
 @dataclass(frozen=True)
@@ -616,7 +617,7 @@ def cardinality_run(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Car
                           baseline_rows(spark, config)["s"])
 
 
-def test_high_cardinality_keeps_top_k_plus_other_and_null(
+def test_past_the_seen_limit_a_column_keeps_top_k_plus_other_and_null(
         cardinality_run: CardinalityRun) -> None:
     base = cardinality_run.baseline
     assert base["column_kind"] == "categorical"
@@ -627,7 +628,8 @@ def test_high_cardinality_keeps_top_k_plus_other_and_null(
     assert base["count"] == UNIQUE + sum(200 + i for i in range(HOT))
 
 
-def test_high_cardinality_unseen_values_land_in_other(cardinality_run: CardinalityRun) -> None:
+def test_past_the_seen_limit_unseen_values_land_in_other(cardinality_run: CardinalityRun,
+                                                          ) -> None:
     profile = cardinality_run.profile
     assert profile["bin_labels"] == cardinality_run.baseline["bin_labels"]
     assert len(profile["counts"]) == TOP_K + 2
@@ -638,6 +640,38 @@ def test_high_cardinality_unseen_values_land_in_other(cardinality_run: Cardinali
     assert_computed(row)
     assert row["current_count"] == 160
     assert row["current_null_fraction"] == 0.25
+
+
+def test_a_long_tail_meets_new_values_every_day_but_a_new_category_is_drift(
+        spark: Any, tmp_path: Path) -> None:
+    """3,000 values with shares ~ 1/rank: every day brings values the baseline never saw (its
+    leave-one-out <unseen> share expects them); a category that takes 5% of a day is drift."""
+    rng = np.random.default_rng(16)
+    shares = 1 / np.arange(1, 3001)
+    shares /= shares.sum()
+    rows_per_day = 10_000
+
+    def day(d: int, new: float = 0.0) -> list[tuple[Any, ...]]:
+        values = [f"v{i}" for i in rng.choice(3000, rows_per_day, p=shares)]
+        values = [("brand-new" if rng.random() < new else v) for v in values]
+        return [(DAY0 + timedelta(days=d, seconds=8 * i), v) for i, v in enumerate(values)]
+
+    rows = day(0) + day(1) + day(2) + day(3, new=0.05)
+    table = write(spark, tmp_path / "raw" / "tail", rows, "ts timestamp, s string")
+    config = make_config(tmp_path, table, top_k=20)
+    build_baseline(spark, config, "m")
+    same, changed = WINDOW, Window(WINDOW.end, WINDOW.end + timedelta(days=1))
+    compute_windows(spark, config, "m", [same, changed])
+    quiet, loud = drift_by_column(spark, config, same)["s"], drift_by_column(
+        spark, config, changed)["s"]
+    assert baseline_rows(spark, config)["s"]["bin_labels"][-2] == UNSEEN_LABEL
+    assert 0.005 < quiet["baseline_unseen_fraction"] < 0.1  # values one baseline row holds
+    assert quiet["current_unseen_fraction"] > 0.005  # new values, as expected
+    assert quiet["status"] == "ok", quiet["reason"]
+    assert loud["status"] == "drift"
+    assert "unseen_share" in loud["fired_rules"]
+    assert "values the baseline never saw" in loud["reason"]
+    assert loud["current_unseen_fraction"] > quiet["current_unseen_fraction"] + 0.04
 
 
 # --- awkward column names ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from kl_udfs.baseline import learn_bins, learn_with_counts
 from kl_udfs.bins import ColumnBins
 from kl_udfs.columns import ColumnChoice
 from kl_udfs.histogram import window_histograms
+from kl_udfs.seen import build_filter, might_contain, xxhash64
 from kl_udfs.windows import split
 
 pytestmark = pytest.mark.spark
@@ -59,6 +60,9 @@ def _bins() -> list[ColumnBins]:
         ColumnBins("cat", "categorical", "string", categories=("a", "c", "e")),
         ColumnBins("flag", "categorical", "boolean", categories=("false",)),
         ColumnBins("day", "numeric", "date", edges=(20580.0, 20590.0)),
+        # b and d seen beyond the top K (<other>), e to h never seen (<unseen>)
+        ColumnBins("cat", "categorical", "string", categories=("a", "c"),
+                   seen_filter=build_filter(xxhash64(v) for v in ("b", "d"))),
     ]
 
 
@@ -139,17 +143,22 @@ def test_awkward_categories_and_numbers_without_edges_equal_numpy(spark) -> None
                for t, v, null in zip(texts, numbers, nulls, strict=True)]
     df = spark.createDataFrame(records, "ts timestamp, s string, x double")
     bins = [ColumnBins("s", "categorical", "string", categories=tuple(AWKWARD[:-2])),
-            ColumnBins("x", "numeric", "double")]
+            ColumnBins("x", "numeric", "double"),
+            ColumnBins("s", "categorical", "string", categories=tuple(AWKWARD[:3]),
+                       seen_filter=build_filter(xxhash64(t) for t in AWKWARD[3:8]))]
     cells = window_histograms(df, bins, "ts", None).collect()
     got = {(c["column_idx"], c["bin"]): c["count"] for c in cells}
     expected: dict[tuple[int, int], int] = {}
-    values = [texts, [None if null else v for v, null in zip(numbers, nulls, strict=True)]]
+    values = [texts, [None if null else v for v, null in zip(numbers, nulls, strict=True)],
+              texts]
     for i, (b, column) in enumerate(zip(bins, values, strict=True)):
         for j, count in zip(*np.unique(b.assign(column), return_counts=True), strict=True):
             expected[(i, int(j))] = int(count)
     assert got == expected
     assert got[(0, len(AWKWARD) - 2)] == sum(t in AWKWARD[-2:] for t in texts)  # "other"
     assert got[(1, 1)] == int(np.sum(np.isnan(numbers) | nulls))  # NaN and null together
+    assert got[(2, 3)] == sum(t in AWKWARD[3:8] for t in texts)  # seen beyond the top K
+    assert got[(2, 4)] == sum(t in AWKWARD[8:] for t in texts)  # never seen
 
 
 def test_min_and_max_skip_nan_and_keep_infinities(frame) -> None:  # type: ignore[no-untyped-def]
@@ -192,7 +201,10 @@ def test_category_counts_of_the_ranking_pass_equal_the_histogram_and_pandas(  # 
         seen = values.value_counts()
         kept = [int(seen[c]) for c in b.categories]
         nulls = int(values.isna().sum())
-        assert counts[b.name] == [*kept, len(rows) - nulls - sum(kept), nulls]
+        # every value occurs more than once: the leave-one-out <unseen> count is 0
+        assert counts[b.name] == [*kept, len(rows) - nulls - sum(kept), 0, nulls]
+        assert all(might_contain(b.seen_filter, str(v)) for v in seen.index
+                   if v not in b.categories)  # the filter holds the values beyond the top K
         assert len(b.categories) == min(top_k, len(seen))
         assert kept == sorted(kept, reverse=True)
 
@@ -212,3 +224,28 @@ def test_quantiles_of_a_big_reference_come_from_a_partition_proof_sample(  # typ
     assert np.allclose(learned[0].edges, np.quantile(finite, [0.25, 0.5, 0.75]), atol=0.3)
     monkeypatch.setattr(baseline, "QUANTILE_ROWS_PER_BIN", 10_000)
     assert baseline.quantile_sample(frame, len(rows), bins=4) is frame  # small: every row
+
+
+def test_a_baseline_counts_values_held_once_as_unseen(spark, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                      ) -> None:
+    """Leave one out: a value one baseline row holds is one the rest of the baseline never saw,
+    as a window's new value is; past SEEN_LIMIT values the column keeps the older layout."""
+    values = ["a"] * 10 + ["b"] * 3 + ["z"] * 2 + [f"u{i}" for i in range(5)] + [None] * 4
+    df = spark.createDataFrame([(START, v) for v in values], "ts timestamp, s string")
+    choice = [ColumnChoice("s", "categorical", "string")]
+    (bins,), counts = learn_with_counts(df, choice, bins=4, top_k=1)
+    assert bins.categories == ("a",) and bins.has_unseen
+    assert counts["s"] == [10, 5, 5, 4]  # a; b and z; u0 to u4; nulls
+    assert all(might_contain(bins.seen_filter, v) for v in ("b", "z", "u0", "u4"))
+    monkeypatch.setattr(baseline, "SEEN_LIMIT", 6)  # 7 values beyond the top 1
+    (bins,), counts = learn_with_counts(df, choice, bins=4, top_k=1)
+    assert not bins.has_unseen and counts["s"] == [10, 10, 4]
+
+
+def test_sparks_xxhash64_equals_the_python_one(spark) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(5)
+    alphabet = list("abcXYZ019 'é☕\\\n") + ["\U0001d11e", "\x00"]
+    texts = [*AWKWARD, *("".join(rng.choice(alphabet, int(size)))
+                         for size in rng.integers(0, 90, 300))]
+    df = spark.createDataFrame([(t,) for t in texts], "s string")
+    assert [r[0] for r in df.selectExpr("xxhash64(s)").collect()] == [xxhash64(t) for t in texts]
