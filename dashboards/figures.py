@@ -18,13 +18,27 @@ Figure = dict[str, Any]
 
 FONT = {"family": "Inter, system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12,
         "color": "#1f2937"}
-# One colour per KL decade, 1e-4 .. 1 nats (the overview's legend draws the same stops).
-KL_STOPS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-KL_DECADE_COLORS = ("#f7fcf0", "#ccebc5", "#7bccc4", "#2b8cbe", "#084081")
-KL_COLORS = [[0.0, KL_DECADE_COLORS[0]],
-             *([stop, color] for stop, color in zip(KL_STOPS, KL_DECADE_COLORS, strict=True))]
+# The overview heatmap colours each cell by its plug-in PSI, one flat colour per decade (the
+# overview's legend draws the same steps): below 0.001 (nothing to act on), 0.001, 0.01, 0.1,
+# and 1 up (a wholesale change). Flat steps, not a blend, and the default PSI threshold 0.1 is
+# a step edge: a cell at or above it is a shade darker than one just below, not a hair darker.
+PSI_STOPS = (1e-3, 1e-2, 1e-1, 1.0)  # where each colour after the first begins
+PSI_MAX = 10.0  # zmax: the top step spans 1 .. 10 (a step needs a width); beyond keeps its colour
+PSI_DECADE_COLORS = ("#f7fcf0", "#ccebc5", "#7bccc4", "#2b8cbe", "#084081")
+
+
+def _stepped(stops: tuple[float, ...], colors: tuple[str, ...], top: float) -> list[list[Any]]:
+    """A plotly colorscale flat between stops: each stop is listed twice, with the colour
+    ending and the one beginning there (plotly paints a value on a stop with the latter)."""
+    scale: list[list[Any]] = [[0.0, colors[0]]]
+    for stop, below, above in zip(stops, colors[:-1], colors[1:], strict=True):
+        scale += [[stop / top, below], [stop / top, above]]
+    return [*scale, [1.0, colors[-1]]]
+
+
+PSI_COLORS = _stepped(PSI_STOPS, PSI_DECADE_COLORS, PSI_MAX)
 BASELINE_COLOR, CURRENT_COLOR, DRIFT_COLOR = "#cbd5e1", "#2563eb", "#dc2626"
-# How each non-ok status of the contract is drawn on the heatmap: the cell colour is the KL,
+# How each non-ok status of the contract is drawn on the heatmap: the cell colour is the PSI,
 # the marker says what the verdict is. Names and labels come from kl_udfs.contract.
 MARKER_STYLES: dict[str, dict[str, Any]] = {
     DRIFT: {"symbol": "circle", "color": DRIFT_COLOR, "size": 10,
@@ -65,11 +79,13 @@ def _is_hourly(starts: list[datetime]) -> bool:
 
 
 def heatmap(cells: pd.DataFrame, columns: list[str]) -> Figure:
-    """Columns × latest windows; colour = KL, a marker on every cell that is not ok.
+    """Columns × latest windows; colour = PSI, a marker on every cell that is not ok.
 
-    Kept small on the wire (a year × 200 columns must paint fast): z is the raw KL and the
-    colour scale has a stop at every decade, so colours follow log10 KL piecewise while the
-    hover shows the true value; x is each window's start (ISO), which a click hands back.
+    The plug-in `psi` (on smoothed shares) is what compares across columns; the markers carry
+    the verdict, which tests the bias-corrected PSI against each column's own threshold. Kept
+    small on the wire (a year × 200 columns must paint fast): z is the raw PSI and the colour
+    scale steps at every decade, so colours follow log10 PSI while the hover shows the true
+    value; a null PSI is a blank cell. x is each window's start (ISO), which a click hands back.
     """
     starts = pd.DatetimeIndex(np.sort(cells["window_start"].unique()))
     present = set(cells["column_name"])
@@ -78,14 +94,14 @@ def heatmap(cells: pd.DataFrame, columns: list[str]) -> Figure:
     hourly = _is_hourly(list(starts))
     ticks = [tick_label(s, hourly) for s in starts]
     by_cell = cells.set_index(["column_name", "window_start"])
-    z = by_cell["kl_divergence"].unstack().reindex(index=rows, columns=starts)
+    z = by_cell["psi"].unstack().reindex(index=rows, columns=starts)
     status = by_cell["status"].unstack().reindex(index=rows, columns=starts)
     data: list[dict[str, Any]] = [{
         "type": "heatmap", "x": keys, "y": rows, "z": _json_matrix(z.to_numpy(dtype=float)),
         "text": status.fillna("").to_numpy(dtype=object).tolist(),
-        "hovertemplate": "<b>%{y}</b> · %{x}<br>KL %{z:.3g} · %{text}<extra></extra>",
-        "zmin": 0.0, "zmax": KL_STOPS[-1], "colorscale": KL_COLORS, "showscale": False,
-        "xgap": 1, "ygap": 1, "hoverongaps": False, "name": "KL", "uid": "kl",
+        "hovertemplate": "<b>%{y}</b> · %{x}<br>PSI %{z:.3g} · %{text}<extra></extra>",
+        "zmin": 0.0, "zmax": PSI_MAX, "colorscale": PSI_COLORS, "showscale": False,
+        "xgap": 1, "ygap": 1, "hoverongaps": False, "name": "PSI", "uid": "psi",
     }]
     flagged = cells[cells["status"].isin(list(STATUS_MARKERS)) & cells["column_name"].isin(rows)]
     for state, style in STATUS_MARKERS.items():

@@ -1,4 +1,4 @@
-"""The overview page: every monitor's latest windows as a columns × windows KL heatmap."""
+"""The overview page: every monitor's latest windows as a columns × windows PSI heatmap."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ from dashboards.queries import (
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
-from kl_udfs.contract import OK, STATUS, STATUSES
+from kl_udfs.contract import OK, RULE, STATUS, STATUSES
 
-TABLE_ROWS = 10  # latest-window table: every non-ok column, then the largest KL up to this
+TABLE_ROWS = 10  # latest-window table: every non-ok column, then the largest PSI up to this
 SEVERITY = {s.name: s.rank for s in STATUSES}  # most urgent first; unknown statuses last
+DEFAULT_PSI_THRESHOLD = RULE["psi"].default_threshold
 
 
 def page(snap: Snapshot, state: ViewState) -> html.Div:
@@ -154,8 +155,8 @@ def monitor_card(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> h
         cells = latest_windows(snap, name, state.time_range, state.windows)
         body = [html.Div([
             html.Div([
-                html.H3(f"KL of the latest {cells['window_start'].nunique()} windows"),
-                html.Div([kl_legend(),
+                html.H3(f"PSI of the latest {cells['window_start'].nunique()} windows"),
+                html.Div([psi_legend(),
                           html.Span("Click a cell to open the column at that window.")],
                          className="hint legend-row"),
                 dcc.Graph(id={"type": "heatmap", "monitor": name},
@@ -173,21 +174,31 @@ def monitor_card(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> h
                         className="card monitor-card", **attrs(data_monitor=name))
 
 
-def kl_legend() -> html.Div:
-    """The heatmap's colour scale, one step per KL decade (as `figures.KL_COLORS`)."""
-    steps = [html.Span(className="kl-step", style={"background": c})
-             for c in figures.KL_DECADE_COLORS]
-    ticks = ["≤0.0001", "0.001", "0.01", "0.1", "≥1"]
-    return html.Div([html.Span("KL(baseline‖window)", className="kl-title"),
-                     html.Div([html.Div(steps, className="kl-steps"),
-                               html.Div([html.Span(t) for t in ticks], className="kl-ticks")],
-                              className="kl-scale")], className="kl-legend")
+def psi_legend() -> html.Div:
+    """The heatmap's colour scale, one step per PSI decade (as `figures.PSI_COLORS`), with
+    the value each step begins at under the edge between two steps."""
+    steps = [html.Span(className="psi-step", style={"background": c})
+             for c in figures.PSI_DECADE_COLORS]
+    ticks = [_tick(stop) for stop in figures.PSI_STOPS]
+    half_step = {"padding": f"0 {50 / len(steps):g}%"}  # so each tick is centred on its edge
+    return html.Div([html.Span("PSI (baseline vs window)", className="psi-title"),
+                     html.Div([html.Div(steps, className="psi-steps"),
+                               html.Div(ticks, className="psi-ticks", style=half_step)],
+                              className="psi-scale")], className="psi-legend")
+
+
+def _tick(stop: float) -> html.Span:
+    """The edge at the default PSI threshold stands out: above it is what drifts by default."""
+    if stop == DEFAULT_PSI_THRESHOLD:
+        return html.Span(labels.number(stop), className="threshold",
+                         title="the default PSI threshold")
+    return html.Span(labels.number(stop))
 
 
 def latest_table(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> html.Div:
     rows = latest_windows(snap, summary.name, state.time_range, 1)
     rows = rows.assign(severity=rows["status"].map(SEVERITY).fillna(len(SEVERITY))).sort_values(
-        ["severity", "kl_divergence"], ascending=[True, False], na_position="last")
+        ["severity", "psi"], ascending=[True, False], na_position="last")
     flagged = rows[rows["status"] != OK]
     shown = pd.concat([flagged, rows[rows["status"] == OK].head(
         max(TABLE_ROWS - len(flagged), 0))])
@@ -197,7 +208,7 @@ def latest_table(snap: Snapshot, state: ViewState, summary: MonitorSummary) -> h
     return html.Div([
         html.H3("Latest window"),
         html.Table([html.Thead(html.Tr([html.Th("column"), html.Th("status"),
-                                        html.Th("KL", className="num"),
+                                        html.Th("PSI", className="num"),
                                         html.Th("biggest change")])),
                     html.Tbody(body)], className="table latest-table"),
         *note,
@@ -209,7 +220,7 @@ def _latest_row(snap: Snapshot, state: ViewState, r: Any) -> html.Tr:
     return html.Tr([
         html.Td(link(r.column_name, href, className="column-link")),
         html.Td(status_badge(str(r.status))),
-        html.Td(labels.number(r.kl_divergence), className="num"),
+        html.Td(labels.number(r.psi), className="num"),
         html.Td(_change(snap, r), className="change" if r.status != OK else "change quiet"),
     ], className=f"row-{r.status}", **attrs(data_column=r.column_name, data_status=r.status))
 

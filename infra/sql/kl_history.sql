@@ -4,7 +4,8 @@
 SELECT window_start, window_end, status, reason,
        psi_corrected, psi_sd, threshold, threshold_source, q_value, p_value, p_value_method,
        kl_divergence, kl_reverse, js_divergence, psi,
-       current_count, current_null_fraction, current_other_fraction, current_outside_fraction,
+       current_count, current_null_fraction, current_other_fraction, current_unseen_fraction,
+       current_outside_fraction,
        baseline_id
 FROM monitoring.drift_results
 WHERE monitor = '${monitor}' AND column_name = '${column}'

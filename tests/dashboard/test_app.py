@@ -44,7 +44,7 @@ def test_overview_lists_each_monitor_and_its_drifting_columns(snap: Snapshot) ->
     assert find(cards["cards"], data_drifting="2")
     heatmap = find(cards["cards"], id={"type": "heatmap", "monitor": "cards"})[0]
     traces = {t["uid"]: t for t in heatmap["props"]["figure"]["data"]}
-    latest = traces["kl"]["x"][-1]
+    latest = traces["psi"]["x"][-1]
     marked = {y for x, y in zip(traces["status-drift"]["x"], traces["status-drift"]["y"],
                                 strict=True) if x == latest}
     assert marked == {"n000", "c001"}

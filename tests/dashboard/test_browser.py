@@ -26,7 +26,7 @@ pytestmark = pytest.mark.spark  # the demo lake is built with Spark
 
 HEATMAP = """(monitor) => {
   const gd = document.querySelector(`section[data-monitor="${monitor}"] .js-plotly-plot`);
-  const heat = gd.data.find(t => t.uid === 'kl');
+  const heat = gd.data.find(t => t.uid === 'psi');
   const latest = heat.x[heat.x.length - 1];
   const drift = gd.data.find(t => t.uid === 'status-drift');
   const markers = gd.data.filter(t => String(t.uid).startsWith('status-'));

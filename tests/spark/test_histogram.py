@@ -244,7 +244,7 @@ def test_a_baseline_counts_values_held_once_as_unseen(spark, monkeypatch: pytest
 
 def test_sparks_xxhash64_equals_the_python_one(spark) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(5)
-    alphabet = list("abcXYZ019 'é☕\\\n") + ["\U0001d11e", "\x00"]
+    alphabet = [*"abcXYZ019 'é☕\\\n", "\U0001d11e", "\x00"]
     texts = [*AWKWARD, *("".join(rng.choice(alphabet, int(size)))
                          for size in rng.integers(0, 90, 300))]
     df = spark.createDataFrame([(t,) for t in texts], "s string")
