@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,11 +125,13 @@ def _doc(monitor: Monitor) -> str:
 def _broken_dag(dag_id: str, error: str) -> Any:
     from airflow.sdk import DAG, task
 
+    doc = "Config error:\n\n" + textwrap.indent(error, "    ")  # a code block, line by line
     with DAG(dag_id=dag_id, schedule=None, start_date=DEFAULT_START, catchup=False,
-             tags=["kl-drift", "config-error"], doc_md=f"Config error:\n\n    {error}") as dag:
+             tags=["kl-drift", "config-error"], doc_md=doc) as dag:
         @task(task_id="config_error", retries=0)
         def config_error() -> None:
-            raise KlDriftError(error)
+            head, *problems = error.splitlines()  # a config's problems, one a line
+            raise KlDriftError(head, problems=problems)
 
         config_error()
     return dag

@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kl_udfs.errors import BAD_INPUT_EXIT, GATE_FAILED_EXIT, KlDriftError
+from kl_udfs.output import FORMATS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -32,8 +34,23 @@ def _window(args: argparse.Namespace) -> Window:
         raise KlDriftError(str(error), monitor=args.monitor) from None
 
 
+class _Version(argparse.Action):
+    """`--version`, read from the package metadata only when asked: a job shipped to a cluster
+    as a zip (--py-files) parses its arguments here too, and has no metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                         nargs=0, help="print kldrift's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"kldrift {version('kl-drift')}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kldrift", description=__doc__)
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--master", help="Spark master (default: $KLDRIFT_SPARK_MASTER, "
                                          "the config's spark.master, else local[*])")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                      help="value for a ${NAME} placeholder (repeatable)")
     sql.add_argument("--limit", type=int, default=200, help="rows to print at most")
+    for sub in (status, sql):  # the commands that print one result table and nothing else
+        sub.add_argument("--format", choices=FORMATS, default="table",
+                         help="an aligned table, or a JSON array of one object per row")
     server = commands.add_parser("sql-server", help="start or stop the Spark Thrift server "
                                  "(HiveServer2, for beeline and BI tools)")
     server.add_argument("--port", type=int, default=10000)
@@ -171,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
                         args.baseline_id, progress)
         print(report.drift_summary(spark, config, args.monitor))
     elif args.command == "status":
-        print(report.status_table(spark, config, args.monitor))
+        print(report.render_status(report.status_rows(spark, config, args.monitor), args.format))
     elif args.command == "check":
         from kl_udfs.integrity import audit_windows
 

@@ -1,4 +1,4 @@
-"""The monitors config (YAML), validated into typed models with one-line errors."""
+"""The monitors config (YAML), validated into typed models; every problem reported at once."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from kl_udfs import contract
+from kl_udfs.config_errors import config_error
 from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.errors import KlDriftError
 from kl_udfs.policy import Learning, Policy, Seasonality
@@ -280,14 +281,6 @@ def _resolve(path: str, base: Path) -> str:
     return str((base / path).resolve())
 
 
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "config"
-    return f"{where}: {first['msg']} (and {error.error_count() - 1} more)" if (
-        error.error_count() > 1
-    ) else f"{where}: {first['msg']}"
-
-
 def parse_config(data: Any, base_dir: Path, source: str = "config") -> Config:
     """Validate raw data; relative paths resolve against `base_dir` (the config's folder)."""
     if not isinstance(data, dict):
@@ -296,9 +289,7 @@ def parse_config(data: Any, base_dir: Path, source: str = "config") -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        monitor = _monitor_named_in(error, data)
-        raise KlDriftError(f"{source}: invalid config: {_first_error(error)}",
-                           monitor=monitor) from None
+        raise config_error(error, Config, data, source) from None
     monitoring = config.monitoring.model_copy(
         update={"path": _resolve(config.monitoring.path, base_dir)})
     monitors = [
@@ -306,16 +297,6 @@ def parse_config(data: Any, base_dir: Path, source: str = "config") -> Config:
         for m in config.monitors
     ]
     return config.model_copy(update={"monitoring": monitoring, "monitors": monitors})
-
-
-def _monitor_named_in(error: ValidationError, data: dict[str, Any]) -> str | None:
-    loc = error.errors()[0]["loc"]
-    if len(loc) >= 2 and loc[0] == "monitors" and isinstance(loc[1], int):
-        monitors = data.get("monitors") or []
-        if loc[1] < len(monitors) and isinstance(monitors[loc[1]], dict):
-            name = monitors[loc[1]].get("name")
-            return str(name) if name is not None else None
-    return None
 
 
 def load_config(path: str | Path, only: str | None = None) -> Config:

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+
+def located(message: str, *, monitor: str | None = None, table: str | None = None,
+            column: str | None = None) -> str:
+    """`monitor 'm', table 't', column 'c': message` on one line, whatever the cause printed."""
+    where = [
+        f"{label} '{value}'"
+        for label, value in (("monitor", monitor), ("table", table), ("column", column))
+        if value is not None
+    ]
+    text = " ".join(message.split())
+    return f"{', '.join(where)}: {text}" if where else text
+
 
 class KlDriftError(Exception):
-    """A user-facing failure: bad config, missing table or column, wrong type, no baseline."""
+    """A user-facing failure: bad config, missing table or column, wrong type, no baseline.
+
+    When several things are wrong at once (a config with many problems), `problems` go one a
+    line below the message, each naming its own monitor.
+    """
 
     def __init__(
         self,
@@ -13,23 +31,15 @@ class KlDriftError(Exception):
         monitor: str | None = None,
         table: str | None = None,
         column: str | None = None,
+        problems: Sequence[str] = (),
     ) -> None:
         self.monitor = monitor
         self.table = table
         self.column = column
         self.reason = message
-        super().__init__(self._one_line())
-
-    def _one_line(self) -> str:
-        where = [
-            f"{label} '{value}'"
-            for label, value in (("monitor", self.monitor), ("table", self.table),
-                                 ("column", self.column))
-            if value is not None
-        ]
-        prefix = ", ".join(where)
-        text = " ".join(self.reason.split())  # one line, whatever the cause printed
-        return f"{prefix}: {text}" if prefix else text
+        self.problems = [located(problem) for problem in problems]
+        head = located(message, monitor=monitor, table=table, column=column)
+        super().__init__("\n  ".join([head, *self.problems]))
 
 
 # The CLI's exit status for a KlDriftError. Re-running cannot fix bad input, so the Airflow

@@ -1,4 +1,4 @@
-"""Plain-text views of the monitoring tables for the terminal."""
+"""Views of the monitoring tables for the terminal, as text or JSON."""
 
 from __future__ import annotations
 
@@ -10,24 +10,11 @@ from pyspark.sql import functions as F
 
 from kl_udfs.config import Config
 from kl_udfs.contract import DRIFT
+from kl_udfs.output import format_json, format_table
 from kl_udfs.tables import DRIFT_RESULTS, read_table
 
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def show(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return str(value)
-
-    cells = [[show(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
+STATUS_HEADERS = ("monitor", "column", "window_start", "status", "psi", "q_value", "rows",
+                  "why", "top_bin")
 
 
 def _explain(contributors: Sequence[Any] | None) -> str | None:
@@ -38,8 +25,9 @@ def _explain(contributors: Sequence[Any] | None) -> str | None:
             f"{100 * top['current_fraction']:.1f}%")
 
 
-def status_table(spark: SparkSession, config: Config, monitor: str | None = None) -> str:
-    """The latest window's result for every monitored column."""
+def status_rows(spark: SparkSession, config: Config,
+                monitor: str | None = None) -> list[tuple[Any, ...]]:
+    """The latest window's result for every monitored column, as STATUS_HEADERS."""
     results = read_table(spark, config.monitoring.path, DRIFT_RESULTS)
     if monitor:
         results = results.where(F.col("monitor") == monitor)
@@ -47,14 +35,21 @@ def status_table(spark: SparkSession, config: Config, monitor: str | None = None
         F.desc("window_start"), F.desc("computed_at"))
     rows = (results.withColumn("rank", F.row_number().over(latest)).where(F.col("rank") == 1)
             .orderBy("monitor", "column_name").collect())
-    if not rows:
-        return "no drift results yet: run 'kldrift backfill' or 'kldrift run' for a monitor"
-    headers = ["monitor", "column", "window_start", "status", "psi", "q_value", "rows",
-               "why", "top bin"]
-    body = [(r["monitor"], r["column_name"], r["window_start"], r["status"], r["psi_corrected"],
+    return [(r["monitor"], r["column_name"], r["window_start"], r["status"], r["psi_corrected"],
              r["q_value"], r["current_count"], r["reason"] or r["message"],
              _explain(r["top_contributors"])) for r in rows]
-    return format_table(headers, body)
+
+
+def render_status(rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
+    if fmt == "json":
+        return format_json(STATUS_HEADERS, rows)  # [] when there is nothing yet
+    if not rows:
+        return "no drift results yet: run 'kldrift backfill' or 'kldrift run' for a monitor"
+    return format_table(STATUS_HEADERS, rows)
+
+
+def status_table(spark: SparkSession, config: Config, monitor: str | None = None) -> str:
+    return render_status(status_rows(spark, config, monitor))
 
 
 def drift_summary(spark: SparkSession, config: Config, monitor: str | None = None) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kl_udfs.errors import KlDriftError
+from kl_udfs.output import format_json
 from kl_udfs.sql_queries import Query, load_query, parse_query, parse_vars, ready_queries
 
 
@@ -64,5 +66,11 @@ def run_sql_command(args: argparse.Namespace) -> int:
 
     spark = get_spark(args.master or master, {"spark.sql.shuffle.partitions": "4"})
     headers, rows, truncated = run_sql(spark, root, database, text, args.limit)
-    print(render(headers, rows, truncated))
+    if args.format == "json":
+        print(format_json(headers, rows))
+        if truncated:  # stdout stays one JSON document
+            shown = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+            print(f"kldrift: {shown} shown, more left out: raise --limit", file=sys.stderr)
+    else:
+        print(render(headers, rows, truncated))
     return 0

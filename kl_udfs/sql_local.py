@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from kl_udfs.errors import KlDriftError
-from kl_udfs.report import format_table
+from kl_udfs.output import format_table
 from kl_udfs.sql_queries import check_monitoring_path
 from kl_udfs.tables import ensure_tables
 

@@ -163,6 +163,26 @@ def test_a_broken_config_file_still_imports(text: str | None, tmp_path: Path,
     assert str(config.resolve()) in (dag.doc_md or "")
 
 
+def test_a_monitor_with_several_problems_shows_them_one_a_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "monitors.yaml"
+    config.write_text("monitors:\n  - name: typo\n    table: ./t\n    timestamp_colum: ts\n"
+                      "    baseline: {version: 1}\n")
+    monkeypatch.setenv("KLDRIFT_CONFIG", str(config))
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kl_udfs.errors import KlDriftError
+
+    dag = DagBag(dag_folder=str(ROOT / "dags" / "kldrift_monitors.py")).dags["kldrift_drift__typo"]
+    unknown = "monitor 'typo': monitors.0.timestamp_colum: unknown key, did you mean"
+    assert f"\n      {unknown}" in (dag.doc_md or "")  # inside the doc's code block
+    with pytest.raises(KlDriftError) as caught:
+        dag.get_task("config_error").python_callable()
+    head, *problems = str(caught.value).splitlines()
+    assert head.endswith("invalid config, 2 problems:")
+    assert len(problems) == 2 and any(line.strip().startswith(unknown) for line in problems)
+
+
 def test_parsing_the_dag_files_imports_nothing_heavy(lake) -> None:  # type: ignore[no-untyped-def]
     """A DAG processor parses these files over and over: no Spark, numpy, pandas or GX."""
     probe = (

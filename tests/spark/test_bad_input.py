@@ -1,8 +1,9 @@
 """Bad input end to end: real Spark, real Delta tables in temp dirs, real monitoring tables.
 
-Every case either fails with one clear KlDriftError (one line, naming monitor, table and
-column) that commits nothing to `drift_results`, `profiles` or `baselines` and leaves one
-`failed` row in `runs`, or records a per-column status in `drift_results`.
+Every case either fails with one clear KlDriftError (one line naming monitor, table and
+column; a config with several problems, one line each) that commits nothing to
+`drift_results`, `profiles` or `baselines` and leaves one `failed` row in `runs`, or records
+a per-column status in `drift_results`.
 
 Spark work dominates the runtime, so tables, baselines and runs are shared through
 module-scoped fixtures: the failure cases share one monitoring location (one monitor name
@@ -738,14 +739,19 @@ def test_awkward_missing_column_is_named_exactly(spark: Any, failures: Path,
 # --- the CLI ----------------------------------------------------------------------------
 
 
-def _cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+def _cli_errors(capsys: pytest.CaptureFixture[str], argv: list[str]) -> list[str]:
     code = cli.main(argv)
     captured = capsys.readouterr()
     assert code == 2
     lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("kldrift: error: ")
+    assert lines[0].startswith("kldrift: error: "), captured.err
     assert captured.out == ""
+    return lines
+
+
+def _cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    lines = _cli_errors(capsys, argv)
+    assert len(lines) == 1, lines
     return lines[0]
 
 
@@ -754,8 +760,6 @@ MALFORMED_YAML = {
     "bad_window": "monitors:\n  - name: m\n    table: ./t\n    timestamp_column: ts\n"
                   "    window: 1 month\n    baseline: {version: 1}\n",
     "not_a_mapping": "- just\n- a list\n",
-    "typo": "monitors:\n  - name: m\n    table: ./t\n    timestamp_colum: ts\n"
-            "    baseline: {version: 1}\n",
 }
 
 
@@ -773,11 +777,32 @@ def test_cli_malformed_config(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert not (tmp_path / "lakehouse").exists()
 
 
+@pytest.mark.parametrize("command", ["baseline", "run"])
+def test_cli_config_typo_gives_every_problem(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                             command: str) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_text("monitors:\n  - name: m\n    table: ./t\n    timestamp_colum: ts\n"
+                    "    baseline: {version: 1}\n")
+    argv = [command, "--config", str(path), "--monitor", "m"]
+    if command != "baseline":
+        argv += ["--start", "2026-01-03", "--end", "2026-01-04"]
+    head, *problems = _cli_errors(capsys, argv)
+    assert head == f"kldrift: error: {path}: invalid config, 2 problems:"
+    assert {line.strip() for line in problems} == {
+        "monitor 'm': monitors.0.timestamp_colum: unknown key, did you mean `timestamp_column`?",
+        "monitor 'm': monitors.0.timestamp_column: Field required",
+    }
+    assert not (tmp_path / "lakehouse").exists()
+
+
 def test_cli_baseline_date_as_number(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "monitors.yaml"
     path.write_text("monitors:\n  - name: m\n    table: ./t\n    timestamp_column: ts\n"
                     "    baseline: {start: 20260101, end: 20260131}\n")
-    _cli_error(capsys, ["baseline", "--config", str(path), "--monitor", "m"])
+    head, *problems = _cli_errors(capsys, ["baseline", "--config", str(path), "--monitor", "m"])
+    assert head.endswith("invalid config, 2 problems:")
+    assert [line.split(": ")[1] for line in problems] == ["monitors.0.baseline.start",
+                                                          "monitors.0.baseline.end"]
 
 
 def test_cli_missing_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

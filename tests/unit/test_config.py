@@ -213,8 +213,8 @@ MALFORMED_MONITORS = {
     "top_k 0": ({"top_k": 0}, ["top_k"]),
     "smoothing 0": ({"smoothing": 0}, ["smoothing"]),
     "smoothing negative": ({"smoothing": -0.5}, ["smoothing"]),
-    "unknown key (typo)": ({"colums": ["a"]}, ["colums"]),
-    "threshold typo": ({"thresholds": {"kll": 0.1}}, ["kll"]),
+    "unknown key (typo)": ({"colums": ["a"]}, ["colums: unknown key, did you mean `columns`?"]),
+    "threshold typo": ({"thresholds": {"kll": 0.1}}, ["kll: unknown key, did you mean `kl`?"]),
     "p_value 2": ({"thresholds": {"p_value": 2}}, ["thresholds.fdr"]),
     "fdr 0": ({"thresholds": {"fdr": 0}}, ["thresholds.fdr"]),
     "min_rows 0": ({"thresholds": {"min_rows": 0}}, ["thresholds.min_rows"]),
@@ -255,7 +255,7 @@ def test_missing_required_monitor_field() -> None:
 
 def test_unknown_top_level_key() -> None:
     text = _assert_one_line(_error(_config(monitorng={"path": "x"})))
-    assert "monitorng" in text
+    assert text.endswith("monitorng: unknown key, did you mean `monitoring`?")
 
 
 def test_bad_monitoring_database_name() -> None:
@@ -263,10 +263,80 @@ def test_bad_monitoring_database_name() -> None:
     assert "monitoring.database" in text
 
 
-def test_several_problems_report_the_first_and_count_the_rest() -> None:
+def _problem_lines(error: KlDriftError, count: int) -> list[str]:
+    """The lines under the first, which says how many problems there are."""
+    head, *lines = str(error).splitlines()
+    assert head.endswith(f"invalid config, {count} problems:"), head
+    assert len(lines) == count, lines
+    return [line.strip() for line in lines]
+
+
+def test_several_problems_are_counted_then_given_one_a_line() -> None:
     error = _error(_config(_monitor(bins=1, smoothing=0, window="abc")))
+    lines = _problem_lines(error, 3)
+    assert all(line.startswith("monitor 'cards': monitors.0.") for line in lines), lines
+    assert {line.split(": ")[1] for line in lines} == {
+        "monitors.0.bins", "monitors.0.smoothing", "monitors.0.window"}
+
+
+def test_a_typo_is_an_unknown_key_with_a_suggestion_beside_the_missing_key() -> None:
+    monitor = _monitor()
+    monitor["timestamp_colum"] = monitor.pop("timestamp_column")
+    lines = _problem_lines(_error(_config(monitor)), 2)
+    assert set(lines) == {
+        "monitor 'cards': monitors.0.timestamp_colum: unknown key, did you mean "
+        "`timestamp_column`?",
+        "monitor 'cards': monitors.0.timestamp_column: Field required",
+    }
+
+
+def test_every_broken_monitor_is_reported() -> None:
+    other = _monitor(name="other")
+    other["tabel"] = other.pop("table")
+    data = _config(_monitor(bins=1), _monitor(name="fine"), other)
+    lines = _problem_lines(_error(data), 3)
+    assert lines[0].startswith("monitor 'cards': monitors.0.bins: ")
+    assert set(lines[1:]) == {
+        "monitor 'other': monitors.2.table: Field required",
+        "monitor 'other': monitors.2.tabel: unknown key, did you mean `table`?",
+    }
+    assert "fine" not in str(_error(data))
+
+
+NESTED_TYPOS = {
+    "baseline": ({"baseline": {"strat": "2026-01-01", "end": "2026-01-31"}},
+                 "monitors.1.baseline.strat", "start"),
+    "thresholds": ({"thresholds": {"pssi": 0.2}}, "monitors.1.thresholds.pssi", "psi"),
+    "learned": ({"thresholds": {"learned": {"warmpu": 3}}},
+                "monitors.1.thresholds.learned.warmpu", "warmup"),
+    "column_thresholds": ({"column_thresholds": {"amount": {"null_shar": 0.1}}},
+                          "monitors.1.column_thresholds.amount.null_shar", "null_share"),
+    "quality range": ({"quality": {"ranges": {"amount": {"mn": 0}}}},
+                      "monitors.1.quality.ranges.amount.mn", "min"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NESTED_TYPOS))
+def test_nested_unknown_key_names_its_full_path(case: str) -> None:
+    overrides, path, meant = NESTED_TYPOS[case]
+    text = _assert_one_line(_error(_config(_monitor(name="first_ok"), _monitor(**overrides))))
+    assert text.startswith("monitor 'cards': ")
+    assert text.endswith(f": invalid config: {path}: unknown key, did you mean `{meant}`?")
+
+
+def test_unknown_key_without_a_close_match_lists_the_valid_keys_of_its_level() -> None:
+    text = _assert_one_line(_error(_config(_monitor(thresholds={"zzz": 1}))))
+    valid = text.split("monitors.0.thresholds.zzz: unknown key (valid here: ")[1].rstrip(")")
+    expected = {rule.name for rule in contract.RULES} | {"fdr", "correction", "min_rows",
+                                                         "learned"}
+    assert set(valid.split(", ")) == expected
+
+
+def test_a_union_s_alternatives_are_one_problem() -> None:
+    error = _error(_config(_monitor(quality={"value_sets": {"channel": [{"a": 1}]}})))
     text = _assert_one_line(error)
-    assert "more" in text
+    assert "monitors.0.quality.value_sets.channel.0: Input should be a valid string, " in text
+    assert text.endswith(" or boolean")
 
 
 @pytest.mark.parametrize("data", [None, [], ["monitors"], "monitors: []", 3])

@@ -1,0 +1,51 @@
+"""Result tables for the terminal, as aligned text or as JSON for scripts (`--format`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+FORMATS = ("table", "json")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def show(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    cells = [[show(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def format_json(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """One JSON array with an object per row, keyed by the table's headers."""
+    objects = [dict(zip(headers, map(_plain, row), strict=True)) for row in rows]
+    return json.dumps(objects, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _plain(value: Any) -> Any:
+    """A cell as JSON: Spark structs (Rows) as objects, times as ISO 8601."""
+    if hasattr(value, "asDict"):  # a pyspark Row, which is also a tuple
+        return {key: _plain(item) for key, item in value.asDict().items()}
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # JSON has no NaN or Infinity
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)  # Decimal, bytes: their text

@@ -1,0 +1,145 @@
+"""The `kldrift` command without a JVM: --version, --format json, config errors as printed.
+
+The commands are the README's own lines. Where a command reads Delta tables, the Spark read
+is replaced by fixed rows; the reads themselves are covered by the Spark tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shlex
+import tomllib
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import Row
+
+from kl_udfs import cli, report, spark_session, sql_local
+from kl_udfs.output import format_json
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+MONITOR = ("monitors:\n  - name: card_transactions\n    table: ./raw/cards\n"
+           "    timestamp_column: event_time\n    baseline: {version: 0}\n")
+
+
+def readme_command(command: str) -> list[str]:
+    """The arguments of `command`, which must be a line of the README (comments aside)."""
+    lines = [line for line in README.splitlines() if line.split(" #")[0].strip() == command]
+    assert lines, f"the README shows no `{command}`"
+    words = shlex.split(command)
+    assert Path(words[0]).name == "kldrift", words
+    return words[1:]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_version_is_the_project_version(capsys: pytest.CaptureFixture[str]) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(readme_command("kldrift --version"))
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"kldrift {project}\n"
+
+
+STATUS = "kldrift status   --config monitors.yaml"
+STATUS_JSON = "kldrift status   --config monitors.yaml --format json"
+SQL_JSON = ".venv/bin/kldrift sql --ready latest_status --format json"
+STATUS_ROWS = [
+    ("card_transactions", "amount", datetime(2026, 3, 2), "drift", 0.31, 1.5e-9, 5000,
+     "psi 0.31 above 0.1", "amount ≥ 170.99: 5.0% -> 14.0%"),
+    ("card_transactions", "hour", datetime(2026, 3, 2), "no_data", None, None, 0, None, None),
+    ("server_metrics", "cpu_util", datetime(2026, 3, 9, 8), "ok", math.nan, math.inf, 180,
+     None, None),
+]
+
+
+@pytest.fixture
+def status_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`monitors.yaml` in the working directory, as the README's commands name it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "monitors.yaml").write_text(MONITOR)
+    monkeypatch.setattr(cli, "_spark", lambda *_: None)
+    return tmp_path
+
+
+def test_status_json_has_the_columns_of_the_table(
+        capsys: pytest.CaptureFixture[str], status_config: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report, "status_rows", lambda *_: STATUS_ROWS)
+    code, out, err = run_cli(capsys, readme_command(STATUS_JSON))
+    assert (code, err) == (0, "")
+    objects = json.loads(out)
+    _, table, _ = run_cli(capsys, readme_command(STATUS))
+    header = table.splitlines()[0].split()
+    assert [list(o) for o in objects] == [header] * len(STATUS_ROWS)
+    assert objects[0] == dict(zip(header, [
+        "card_transactions", "amount", "2026-03-02T00:00:00", "drift", 0.31, 1.5e-9, 5000,
+        "psi 0.31 above 0.1", "amount ≥ 170.99: 5.0% -> 14.0%"], strict=True))
+    assert objects[1]["psi"] is None and objects[1]["why"] is None
+    assert (objects[2]["psi"], objects[2]["q_value"]) == (None, None)  # NaN and inf
+    assert objects[2]["window_start"] == "2026-03-09T08:00:00"
+
+
+def test_status_json_without_results_is_an_empty_array(
+        capsys: pytest.CaptureFixture[str], status_config: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report, "status_rows", lambda *_: [])
+    assert run_cli(capsys, readme_command(STATUS_JSON)) == (0, "[]\n", "")
+    _, table, _ = run_cli(capsys, readme_command(STATUS))
+    assert table.startswith("no drift results yet")
+
+
+def test_sql_json_keeps_structs_and_says_on_stderr_when_rows_were_left_out(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default --config, the demo's
+    (tmp_path / "lakehouse").mkdir()
+    (tmp_path / "lakehouse" / "monitors.yaml").write_text(MONITOR)
+    asked: list[str] = []
+
+    def run_sql(spark: Any, root: str, database: str, text: str,
+                limit: int) -> tuple[list[str], list[tuple[Any, ...]], bool]:
+        asked.append(text)
+        contributors = [Row(bin="online", baseline_fraction=0.2, current_fraction=0.5)]
+        return ["column_name", "top_contributors"], [("channel", contributors)], True
+
+    monkeypatch.setattr(sql_local, "run_sql", run_sql)
+    monkeypatch.setattr(spark_session, "get_spark", lambda *_, **__: None)
+    code, out, err = run_cli(capsys, readme_command(SQL_JSON))
+    assert code == 0
+    assert "FROM monitoring.drift_results" in asked[0]  # the ready query was rendered
+    assert json.loads(out) == [{"column_name": "channel", "top_contributors": [
+        {"bin": "online", "baseline_fraction": 0.2, "current_fraction": 0.5}]}]
+    assert err == "kldrift: 1 row shown, more left out: raise --limit\n"
+
+
+def test_format_json_cells() -> None:
+    rows = [(date(2026, 1, 2), Decimal("1.50"), {"a": [1, -math.inf]}, True, "é")]
+    text = format_json(["day", "amount", "map", "flag", "name"], rows)
+    assert json.loads(text) == [{"day": "2026-01-02", "amount": "1.50", "map": {"a": [1, None]},
+                                 "flag": True, "name": "é"}]
+    assert "é" in text  # not escaped: the terminal shows it as the table does
+
+
+def test_readme_config_error_is_what_kldrift_prints(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = re.search(r"```text\n(kldrift: error: monitors\.yaml: invalid config.*?)```",
+                      README, re.S)
+    assert shown, "the README's example of a config error"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "monitors.yaml").write_text(MONITOR.replace("timestamp_column", "timestamp_colum"))
+    code, out, err = run_cli(capsys, readme_command(STATUS))
+    assert (code, out) == (2, "")
+    assert err == shown.group(1)
