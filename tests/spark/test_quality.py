@@ -270,7 +270,7 @@ def test_defaults_without_a_quality_section(table: str, tmp_path: Path) -> None:
     ({"ranges": {"amount": {}}}, "a range needs min and/or max"),
     ({"value_sets": {"channel": []}}, "value set of 'channel' is empty"),
     ({"mostly": 0}, "greater than 0"),
-    ({"not_nul": ["amount"]}, "Extra inputs are not permitted"),
+    ({"not_nul": ["amount"]}, "not_nul: unknown key, did you mean `not_null`"),
 ])
 def test_quality_config_is_validated(tmp_path: Path, quality: dict[str, Any],
                                      message: str) -> None:
