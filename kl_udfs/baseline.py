@@ -2,9 +2,9 @@
 
 Three passes, whatever the number of columns: one stacked groupBy ranks the values of every
 categorical column, which gives their top-K, their exact counts and the values they hold at
-once; one aggregation
-learns the quantile edges of every numeric column (from a sample of about bins x 10,000 rows
-when there are more); the one-pass histogram then counts the numeric columns against them.
+once; one aggregation learns the quantile edges of every numeric column (from a sample of
+about bins x 10,000 rows when there are more); the one-pass histogram then counts the numeric
+columns against them.
 """
 
 from __future__ import annotations

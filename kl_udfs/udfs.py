@@ -31,11 +31,10 @@ from kl_udfs.stats.exact import (
 # drift_results columns the UDF fills, then the per-rule inputs of the verdict.
 _TABLE_FIGURES = (
     "kl_divergence", "kl_reverse", "js_divergence", "psi", "g_statistic", "current_count",
-    "baseline_count", "baseline_null_fraction", "current_null_fraction",
-    *(f"{side}_{group}_fraction" for group in ("other", "outside", "unseen")
+    "baseline_count",
+    *(f"{side}_{group}_fraction" for group in contract.ROLE_GROUPS
       for side in ("baseline", "current")), "psi_corrected", "psi_sd", "dof", "p_value_method",
 )
-_SHARE_GROUPS = ("null", "other", "outside", "unseen")  # with fraction columns in drift_results
 RULE_INPUTS: tuple[str, ...] = tuple(dict.fromkeys(
     name for r in contract.RULES for name in (r.figure, r.spread, contract.p_column(r))))
 _CONTRIBUTORS = (("contributor_bins", "array<string>"), ("contributor_values", "array<double>"),
@@ -110,9 +109,8 @@ def drift_figures(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
         x, y = segments.sum(current * in_group), segments.sum(baseline * in_group)
         exists = segments.sum(in_group) > 0
         groups[group] = (exists, x, y)
-        if group in _SHARE_GROUPS:
-            out[f"baseline_{group}_fraction"] = np.where(exists, _share(y, big_n), np.nan)
-            out[f"current_{group}_fraction"] = np.where(exists, _share(x, n), np.nan)
+        out[f"baseline_{group}_fraction"] = np.where(exists, _share(y, big_n), np.nan)
+        out[f"current_{group}_fraction"] = np.where(exists, _share(x, n), np.nan)
     for rule, group in contract.SHARE_ROLE.items():
         exists, x, y = groups[group]
         fallback = contract.FALLBACK_GROUP.get(group)

@@ -228,6 +228,7 @@ def _decide(figures: pd.DataFrame, policy: Policy,
                                current)
             base = np.where(fell_back[rule], _floats(f, f"baseline_{fallback}_fraction"), base)
         shares[rule] = current, base
+    nothing = np.full(rows, np.nan)  # the shares of a rule that has none (divergences)
     reason = np.empty(rows, dtype=object)
     fired_rules: list[list[str]] = []
     checks: list[list[dict[str, object]]] = []
@@ -242,7 +243,6 @@ def _decide(figures: pd.DataFrame, policy: Policy,
                 "effect_reached": bool(effect[i, j]), "fired": bool(fired[i, j])})
             if fired[i, j]:
                 row_fired.append(r.name)
-                nothing = np.full(rows, np.nan)
                 current, base = shares.get(r.name, (nothing, nothing))
                 threshold = f"{thr[i, j]:.3g}" + (
                     " learnt from its history" if source[i, j] == LEARNED else "")
