@@ -207,6 +207,7 @@ def _window_tables(monitor: SyntheticMonitor, columns: list[_Column],
     profiles["bin_labels"] = [columns[i].bins.labels() for i in profiles["column_idx"]]
     profiles["counts"] = [c.tolist() for c in profiles["counts"]]
     profiles["min"], profiles["max"] = np.nan, np.nan
+    profiles["mean"], profiles["std"], profiles["moment_sums"] = np.nan, np.nan, None  # no rows
 
     runs: list[dict[str, object]] = [{
         "run_id": f"r-{monitor.name}-{i}", "monitor": monitor.name,

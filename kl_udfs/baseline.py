@@ -29,8 +29,9 @@ from kl_udfs.bins import (
 from kl_udfs.columns import ColumnChoice, choose_columns
 from kl_udfs.config import Monitor
 from kl_udfs.errors import KlDriftError
-from kl_udfs.histogram import col, in_range, numeric_value, window_histograms
+from kl_udfs.histogram import SUM_COLUMNS, col, in_range, numeric_value, window_histograms
 from kl_udfs.seen import SEEN_LIMIT, build_filter
+from kl_udfs.stats.moments import SUMS, frame_of
 from kl_udfs.windows import align_down
 
 QUANTILE_ACCURACY = 10_000  # percentile_approx relative error 1e-4; edges only, counts are exact
@@ -54,6 +55,7 @@ class ColumnCounts:
     null_count: int
     min: float | None
     max: float | None
+    moment_sums: list[float] | None = None  # numeric: kl_udfs.stats.moments power sums
 
 
 def learn_bins(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
@@ -82,10 +84,13 @@ def learn_with_counts(df: DataFrame, choices: Sequence[ColumnChoice], bins: int,
         row = quantile_sample(df, rows, bins).agg(*aggregates).first()
         assert row is not None
         edges = {c.name: numeric_edges(row[f"q{i}"] or []) for i, c in enumerate(numeric)}
+    frames = {name: frame_of(e) for name, e in edges.items()}
     learned = [
         ColumnBins(c.name, c.kind, c.source_type, edges=edges.get(c.name, ()),
                    categories=tuple(categories.get(c.name, ())),
-                   seen_filter=filters.get(c.name, ""))
+                   seen_filter=filters.get(c.name, ""),
+                   center=frames[c.name][0] if c.name in frames else None,
+                   scale=frames[c.name][1] if c.name in frames else None)
         for c in choices if c.kind
     ]
     return learned, counts
@@ -179,16 +184,20 @@ def count_columns(df: DataFrame, bins: Sequence[ColumnBins], ts_column: str) -> 
         return []
     cells = window_histograms(df, bins, ts_column, None).collect()
     dense = [[0] * b.n_bins for b in bins]
+    sums = [[0.0] * SUMS for _ in bins]
     lows: list[list[float]] = [[] for _ in bins]
     highs: list[list[float]] = [[] for _ in bins]
     for cell in cells:
         dense[cell["column_idx"]][cell["bin"]] = int(cell["count"])
+        for j, name in enumerate(SUM_COLUMNS):
+            sums[cell["column_idx"]][j] += cell[name] or 0.0
         if cell["min_value"] is not None:
             lows[cell["column_idx"]].append(cell["min_value"])
             highs[cell["column_idx"]].append(cell["max_value"])
     return [
         ColumnCounts(dense[i], sum(dense[i]), dense[i][b.null_index],
-                     min(lows[i]) if lows[i] else None, max(highs[i]) if highs[i] else None)
+                     min(lows[i]) if lows[i] else None, max(highs[i]) if highs[i] else None,
+                     sums[i] if b.has_moments else None)
         for i, b in enumerate(bins)
     ]
 
@@ -272,4 +281,5 @@ def _with_range(bins: ColumnBins, counts: ColumnCounts) -> tuple[ColumnBins, Col
         return bins, counts
     ranged = bins.with_range(counts.min, counts.max)
     moved = ranged_counts(bins, ranged, counts.counts)
-    return ranged, ColumnCounts(moved, counts.count, counts.null_count, counts.min, counts.max)
+    return ranged, ColumnCounts(moved, counts.count, counts.null_count, counts.min, counts.max,
+                                counts.moment_sums)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -48,10 +48,18 @@ class ColumnBins:
     low: float | None = None  # the baseline's minimum and maximum: the range bins' bounds
     high: float | None = None
     seen_filter: str = ""  # categorical: the values the baseline saw (kl_udfs.seen), or none
+    # numeric: the frame of the power sums the moment rules use (kl_udfs.stats.moments);
+    # baselines built before them have none, and their columns get no moments.
+    center: float | None = None
+    scale: float | None = None
 
     @property
     def has_range(self) -> bool:
         return self.kind == NUMERIC and self.low is not None and self.high is not None
+
+    @property
+    def has_moments(self) -> bool:
+        return self.kind == NUMERIC and self.center is not None and self.scale is not None
 
     @property
     def has_unseen(self) -> bool:
@@ -74,8 +82,7 @@ class ColumnBins:
 
     def with_range(self, low: float, high: float) -> ColumnBins:
         """These bins with the range bins of [low, high]; edges at low (empty below) dropped."""
-        return ColumnBins(self.name, self.kind, self.source_type,
-                          tuple(e for e in self.edges if e > low), self.categories, low, high)
+        return replace(self, edges=tuple(e for e in self.edges if e > low), low=low, high=high)
 
     def roles(self) -> list[str]:
         """What each bin holds: value, below, above, other or null (see contract.BIN_ROLES)."""
@@ -150,6 +157,8 @@ class ColumnBins:
             data.update(low=self.low, high=self.high)
         if self.seen_filter:  # likewise for baselines without the unseen bin
             data["seen_filter"] = self.seen_filter
+        if self.has_moments:  # and without the moment rules
+            data.update(center=self.center, scale=self.scale)
         return json.dumps(data)
 
     @classmethod
@@ -157,7 +166,7 @@ class ColumnBins:
         data = json.loads(text)
         return cls(data["name"], data["kind"], data["source_type"], tuple(data["edges"]),
                    tuple(data["categories"]), data.get("low"), data.get("high"),
-                   data.get("seen_filter", ""))
+                   data.get("seen_filter", ""), data.get("center"), data.get("scale"))
 
 
 def ranged_counts(plain: ColumnBins, ranged: ColumnBins, counts: Sequence[int]) -> list[int]:

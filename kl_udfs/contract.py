@@ -63,40 +63,61 @@ class Rule:
 
 
 BOTH = (NUMERIC, CATEGORICAL)
+G_TEST = "G-test of the 2 x k table (Monte-Carlo conditional when sparse)"
+FISHER = "one-sided Fisher exact test"
+WELCH = "Welch's t-test"
+LOG_SD_TEST = "z-test of the log standard deviations, kurtosis-aware standard errors"
+# The moment rules judge columns whose baseline kurtosis (3 for a normal, 9 for an exponential)
+# is at most this: in simulation, heavier-tailed columns (lognormal, Pareto, 1% outliers) made
+# the standard-deviation test false-alarm at up to 37% (docs/bench/calibration.md, section 6).
+MOMENT_KURTOSIS_LIMIT = 10.0
 RULES: tuple[Rule, ...] = (
     Rule("psi", "psi_corrected", "psi_sd", BOTH, 0.1,
-         "G-test of the 2 x k table (Monte-Carlo conditional when sparse)",
+         G_TEST,
          "distribution changed (PSI {figure:.3f}, up to {upper:.3f} at 99%; threshold "
          "{threshold})",
          "population stability index between the window's and the baseline's bin shares, "
          "minus what it reaches by chance at these row counts"),
     Rule("null_share", "null_share_increase", "null_share_sd", BOTH, 0.02,
-         "one-sided Fisher exact test",
+         FISHER,
          "more nulls ({current:.1%} of rows, baseline {baseline:.1%})",
          "share of rows that are null (or NaN) in the window minus the baseline's share"),
     Rule("unseen_share", "unseen_share_increase", "unseen_share_sd", (CATEGORICAL,), 0.02,
-         "one-sided Fisher exact test",
+         FISHER,
          "values the baseline never saw ({current:.1%} of rows, expected {baseline:.1%})",
          "share of rows in `<unseen>` (values no baseline row held) in the window minus the "
          "baseline's leave-one-out share (its values held by one row: the Good-Turing "
          "estimate); columns without `<unseen>` compare `<other>` instead"),
     Rule("out_of_range_share", "out_of_range_share_increase", "out_of_range_share_sd",
-         (NUMERIC,), 0.02, "one-sided Fisher exact test",
+         (NUMERIC,), 0.02, FISHER,
          "values beyond the baseline's range ({current:.1%} of rows, baseline {baseline:.1%})",
          "share of rows below the baseline's minimum or above its maximum in the window minus "
          "the baseline's share"),
+    Rule("mean_shift", "mean_shift", "mean_shift_sd", (NUMERIC,), 0.3, WELCH,
+         "mean moved {figure:.2f} baseline standard deviations ({baseline:.6g} -> "
+         "{current:.6g}; threshold {threshold})",
+         "|window mean - baseline mean| / baseline standard deviation, of the finite values; "
+         "judged only where the baseline's kurtosis is at most "
+         f"{MOMENT_KURTOSIS_LIMIT:g} (heavier tails make the mean unstable, and the histogram "
+         "rules see those changes)"),
+    Rule("std_change", "std_change", "std_change_sd", (NUMERIC,), 0.2, LOG_SD_TEST,
+         "spread changed: standard deviation {baseline:.6g} -> {current:.6g} (|ln ratio| "
+         "{figure:.2f}; threshold {threshold})",
+         "|ln(window standard deviation / baseline standard deviation)|, each corrected for "
+         "its small-sample bias; judged only where the baseline's kurtosis is at most "
+         f"{MOMENT_KURTOSIS_LIMIT:g}"),
     Rule("kl", "kl_corrected", "kl_sd", BOTH, None,
-         "G-test of the 2 x k table (Monte-Carlo conditional when sparse)",
+         G_TEST,
          "distribution changed (KL(baseline||window) {figure:.3f}, up to {upper:.3f} at 99%; "
          "threshold {threshold})",
          "KL(baseline || window) in nats minus its chance level at these row counts"),
     Rule("kl_reverse", "kl_reverse_corrected", "kl_reverse_sd", BOTH, None,
-         "G-test of the 2 x k table (Monte-Carlo conditional when sparse)",
+         G_TEST,
          "distribution changed (KL(window||baseline) {figure:.3f}, up to {upper:.3f} at 99%; "
          "threshold {threshold})",
          "KL(window || baseline) in nats minus its chance level at these row counts"),
     Rule("js", "js_corrected", "js_sd", BOTH, None,
-         "G-test of the 2 x k table (Monte-Carlo conditional when sparse)",
+         G_TEST,
          "distribution changed (JS {figure:.3f}, up to {upper:.3f} at 99%; threshold "
          "{threshold})",
          "Jensen-Shannon divergence in bits minus its chance level at these row counts"),
@@ -106,6 +127,8 @@ RULE = {r.name: r for r in RULES}
 SHARE_ROLE = {"null_share": "null", "unseen_share": "unseen", "out_of_range_share": "outside"}
 # A column without that group's bins is judged on this one (no `<unseen>`: `<other>`).
 FALLBACK_GROUP = {"unseen": "other"}
+# The moment rules quote the column's mean or standard deviation in their reason.
+MOMENT_OF = {"mean_shift": "mean", "std_change": "std"}
 FALLBACK_SAYS = {"unseen_share": "values outside the baseline's top categories ({current:.1%} "
                                  "of rows, baseline {baseline:.1%})"}
 
@@ -123,7 +146,7 @@ def rules_for(kind: str) -> tuple[Rule, ...]:
 
 def p_column(rule: Rule) -> str:
     """The figures column holding the rule's own p-value (divergences share the G-test's)."""
-    return f"{rule.name}_p_value" if rule.name in SHARE_ROLE else "distribution_p_value"
+    return "distribution_p_value" if rule.test == G_TEST else f"{rule.name}_p_value"
 
 
 # Bin roles: which bins a share rule reads, without parsing labels.
@@ -207,6 +230,18 @@ def _share_columns(role: str, what: str) -> tuple[Column, ...]:
     )
 
 
+def _moment_columns(prefix: str, whose: str) -> tuple[Column, ...]:
+    units = " (numeric columns, finite values; dates in days, times in seconds)"
+    return (_c(f"{prefix}mean", "double", f"{whose} mean{units}"),
+            _c(f"{prefix}std", "double", f"{whose} sample standard deviation{units}"))
+
+
+MOMENT_SUMS = _c("moment_sums", "array<double>",
+                 "n, sum z, sum z^2, sum z^3, sum z^4 over the finite values, z = (value - "
+                 "center) / scale with the `center` and `scale` of the baseline's `bins_json`: "
+                 "what the mean and std rules are computed from, and what rolling baselines add")
+
+
 DRIFT_RESULTS = Table("drift_results", (
     *_WINDOW,
     _c("kl_divergence", "double", "KL(baseline || window), nats, on smoothed shares"),
@@ -243,6 +278,8 @@ DRIFT_RESULTS = Table("drift_results", (
        + ", ".join(THRESHOLD_SOURCES)),
     *_share_columns("unseen", "in `<unseen>`: values the baseline never saw (for the baseline, "
                     "values one row holds)"),
+    *_moment_columns("baseline_", "the baseline's"),
+    *_moment_columns("current_", "the window's"),
 ), _ROW_KEY, ("monitor", "window_start"),
     "one row per monitor, column, window and baseline: the figures and the verdict")
 
@@ -255,6 +292,8 @@ PROFILES = Table("profiles", (
     _c("min", "double", "smallest value (numeric columns; dates as days, times as seconds)"),
     _c("max", "double", "largest value"),
     *_STAMP,
+    *_moment_columns("", "the window's"),
+    MOMENT_SUMS,
 ), _ROW_KEY, ("monitor", "window_start"), "the window's histogram of every monitored column")
 
 BASELINES = Table("baselines", (
@@ -284,6 +323,8 @@ BASELINES = Table("baselines", (
     _c("window_length_s", "long", "window length in seconds"),
     _c("created_at", "timestamp", "when the baseline was built"),
     _c("run_id", "string", "the run that built it"),
+    *_moment_columns("", "the baseline's"),
+    MOMENT_SUMS,
 ), ("monitor", "baseline_id", "column_name"), ("monitor",),
     "frozen bins and reference counts, one row per monitored column")
 

@@ -20,7 +20,7 @@ from pyspark.sql import types as T
 
 from kl_udfs.bins import ColumnBins
 from kl_udfs.config import Monitor
-from kl_udfs.histogram import window_histograms
+from kl_udfs.histogram import COUNT_SCHEMA, SUM_COLUMNS, window_histograms
 from kl_udfs.store import StoredBaseline
 from kl_udfs.tables import DRIFT_RESULTS, PROFILES, spark_type
 from kl_udfs.udfs import FIGURE_COLUMNS, FIGURES_SCHEMA, INPUT_COLUMNS, drift_figures
@@ -66,15 +66,23 @@ def column_problems(baseline: StoredBaseline, schema: T.StructType) -> dict[str,
 
 
 def _bins_frame(spark: SparkSession, bins: Sequence[tuple[int, ColumnBins]],
-                counts: dict[int, list[int]] | None) -> DataFrame:
+                baseline: StoredBaseline | None) -> DataFrame:
+    """One row per bin; with a fixed baseline, its counts, and its power sums on each column's
+    first bin (only their per-column total is used, as for the window's cells)."""
+    def sums(idx: int, j: int) -> list[float | None]:
+        stored = baseline.moment_sums[idx] if baseline else None
+        return list(stored) if stored is not None and j == 0 else [None] * len(SUM_COLUMNS)
+
     rows = [
-        (idx, b.name, b.kind, j, label, role, counts[idx][j] if counts else None)
+        (idx, b.name, b.kind, j, label, role, baseline.counts[idx][j] if baseline else None,
+         b.center, b.scale, *sums(idx, j))
         for idx, b in bins for j, (label, role) in enumerate(zip(b.labels(), b.roles(),
                                                                  strict=True))
     ]
     return spark.createDataFrame(rows, "column_idx int, column_name string, column_kind string, "
                                        "bin int, bin_label string, bin_role string, "
-                                       "baseline_count long")
+                                       "baseline_count long, center double, scale double, "
+                                       + ", ".join(f"baseline_{c} double" for c in SUM_COLUMNS))
 
 
 def _windows_frame(spark: SparkSession, windows: Sequence[Window]) -> DataFrame:
@@ -88,14 +96,15 @@ def _windows_frame(spark: SparkSession, windows: Sequence[Window]) -> DataFrame:
 
 def _rolling_baseline(spark: SparkSession, ctx: RunContext, root: str, bins_df: DataFrame,
                       windows_df: DataFrame, counts: DataFrame) -> DataFrame:
-    """Baseline counts per window: the sum of the previous N windows' stored and new counts."""
+    """Baseline counts (and power sums) per window: the sums of the previous N windows' stored
+    and new ones. A stored profile's power sums ride on its first bin."""
     from kl_udfs.tables import read_table
 
     assert ctx.baseline.previous_windows is not None
     span = ctx.baseline.previous_windows * ctx.monitor.window_length
     names = bins_df.select("column_idx", "column_name").distinct()
     new = counts.join(windows_df, "window_idx", "inner").select(
-        "window_start", "column_idx", "bin", "count")
+        "window_start", "column_idx", "bin", "count", *SUM_COLUMNS)
     earliest = ctx.windows[0].start - span
     stored = (
         read_table(spark, root, PROFILES)
@@ -105,7 +114,11 @@ def _rolling_baseline(spark: SparkSession, ctx: RunContext, root: str, bins_df: 
                & (F.col("window_start") < F.lit(ctx.windows[0].start.isoformat(sep=" "))
                   .cast("timestamp")))
         .join(names, "column_name", "inner")
-        .select("window_start", "column_idx", F.posexplode("counts").alias("bin", "count"))
+        .select("window_start", "column_idx", "moment_sums",
+                F.posexplode("counts").alias("bin", "count"))
+        .select("window_start", "column_idx", "bin", "count", *[
+            F.when(F.col("bin") == 0, F.col("moment_sums")[i]).alias(name)
+            for i, name in enumerate(SUM_COLUMNS)])
     )
     history = stored.unionByName(new).alias("h")
     target = windows_df.alias("w")
@@ -115,7 +128,8 @@ def _rolling_baseline(spark: SparkSession, ctx: RunContext, root: str, bins_df: 
         target.join(history, within, "inner")
         .groupBy(F.col("w.window_idx").alias("window_idx"), F.col("h.column_idx").alias(
             "column_idx"), F.col("h.bin").alias("bin"))
-        .agg(F.sum("h.count").alias("baseline_count"))
+        .agg(F.sum("h.count").alias("baseline_count"),
+             *[F.sum(f"h.{name}").alias(f"baseline_{name}") for name in SUM_COLUMNS])
     )
 
 
@@ -130,8 +144,7 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
     usable = [(i, b) for i, b in enumerate(ctx.baseline.bins) if b.name not in problems]
     windows_df = _windows_frame(spark, ctx.windows)
     fixed = ctx.baseline.previous_windows is None
-    counts_by_idx = dict(enumerate(ctx.baseline.counts)) if fixed else None
-    bins_df = _bins_frame(spark, usable, counts_by_idx)
+    bins_df = _bins_frame(spark, usable, ctx.baseline if fixed else None)
 
     if usable:
         local = window_histograms(df, [b for _, b in usable], ctx.monitor.timestamp_column,
@@ -140,8 +153,7 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         mapping = F.create_map(*[F.lit(x) for pos, (i, _) in enumerate(usable) for x in (pos, i)])
         counts = local.withColumn("column_idx", F.element_at(mapping, F.col("column_idx")))
     else:
-        counts = spark.createDataFrame([], "window_idx int, column_idx int, bin int, count long, "
-                                           "min_value double, max_value double")
+        counts = spark.createDataFrame([], COUNT_SCHEMA)
     counts = counts.persist()
     counts.count()  # the one scan of the window; everything below reuses it
 
@@ -149,10 +161,13 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         counts, ["window_idx", "column_idx", "bin"], "left")
     if not fixed:
         baseline_counts = _rolling_baseline(spark, ctx, root, bins_df, windows_df, counts)
-        grid = grid.drop("baseline_count").join(
+        grid = grid.drop("baseline_count", *[f"baseline_{c}" for c in SUM_COLUMNS]).join(
             baseline_counts, ["window_idx", "column_idx", "bin"], "left")
+    zero = F.lit(0.0)
     grid = grid.withColumn("current_count", F.coalesce("count", F.lit(0)).cast("long")) \
-        .withColumn("baseline_count", F.coalesce("baseline_count", F.lit(0)).cast("long"))
+        .withColumn("baseline_count", F.coalesce("baseline_count", F.lit(0)).cast("long")) \
+        .withColumns({f"current_{c}": F.coalesce(c, zero) for c in SUM_COLUMNS}) \
+        .withColumns({f"baseline_{c}": F.coalesce(f"baseline_{c}", zero) for c in SUM_COLUMNS})
 
     stamp = {
         "monitor": F.lit(ctx.monitor.name), "table_name": F.lit(table_name),
@@ -167,11 +182,13 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         .agg(ordered.alias("cells"), F.sum("current_count").alias("count"),
              F.sum(F.when(F.col("bin_role") == "null", F.col("current_count")))
              .alias("null_count"),
-             F.min("min_value").alias("min"), F.max("max_value").alias("max"))
+             F.min("min_value").alias("min"), F.max("max_value").alias("max"),
+             F.first("center").alias("center"),
+             F.array(*[F.sum(f"current_{c}") for c in SUM_COLUMNS]).alias("moment_sums"))
         .withColumns(stamp)
         .withColumn("bin_labels", F.col("cells.bin_label"))
         .withColumn("counts", F.col("cells.current_count"))
-        .select(*PROFILES.schema.fieldNames())
+        .withColumn("moment_sums", F.when(F.col("center").isNotNull(), F.col("moment_sums")))
     )
 
     def figures_of(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -181,6 +198,10 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         .applyInPandas(figures_of, FIGURES_SCHEMA).persist()
     contributor_arrays = [name for name, _ in FIGURE_COLUMNS if name.startswith("contributor_")]
     judged = figures.drop(*contributor_arrays).toPandas()
+    profiles = profiles.join(figures.select(
+        "window_idx", "column_idx", F.col("current_mean").alias("mean"),
+        F.col("current_std").alias("std")), ["window_idx", "column_idx"], "left") \
+        .select(*PROFILES.schema.fieldNames())
     verdicts = _verdicts(spark, ctx, judged, usable, problems, root)
 
     contributors = F.transform(

@@ -22,10 +22,13 @@ from pyspark.sql import types as T
 
 from kl_udfs.bins import CATEGORICAL, ColumnBins
 from kl_udfs.seen import might_contain_sql
+from kl_udfs.stats.moments import SUMS
 from kl_udfs.windows import Window
 
+# Power sums of the finite values (kl_udfs.stats.moments), per cell like the counts.
+SUM_COLUMNS = tuple(f"sum_z{i}" for i in range(SUMS))
 COUNT_SCHEMA = "window_idx int, column_idx int, bin int, count long, min_value double, " \
-               "max_value double"
+               "max_value double, " + ", ".join(f"{name} double" for name in SUM_COLUMNS)
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -78,6 +81,14 @@ def _category_bin_sql(column: ColumnBins) -> str:
     return f"CASE WHEN {source} IS NULL THEN {column.null_index} ELSE {lookup} END"
 
 
+def _z_sql(column: ColumnBins, value: str) -> str:
+    """z = (value - center) / scale of a finite value (kl_udfs.stats.moments), else null."""
+    if not column.has_moments:
+        return "CAST(NULL AS DOUBLE)"
+    return f"CASE WHEN abs({value}) < double('inf') THEN ({value} - ({column.center!r}D)) / " \
+           f"({column.scale!r}D) END"
+
+
 def in_range(ts: Column, ts_type: T.DataType, start: datetime, end: datetime) -> Column:
     """[start, end) on the raw column, so Delta can skip files by their min/max stats."""
     target = ts_type.simpleString()
@@ -99,7 +110,8 @@ def window_histograms(
     ts_column: str,
     windows: Sequence[Window] | None,
 ) -> DataFrame:
-    """Counts per (window_idx, column_idx, bin) plus min/max of the binned numbers.
+    """Counts per (window_idx, column_idx, bin), min/max of the binned numbers and their power
+    sums (SUM_COLUMNS; numeric columns with a moments frame).
 
     `windows` must be consecutive ([w0.start, w_last.end) with no gaps); None counts the whole
     frame as window 0. Only non-empty (window, column, bin) cells appear, so callers fill zeros
@@ -149,22 +161,27 @@ def _group_histograms(scoped: DataFrame, bins: Sequence[ColumnBins], group: Sequ
     for i in group:
         c = bins[i]
         if c.kind == CATEGORICAL:
-            entries.append(f"{i}, __b{i}, CAST(NULL AS DOUBLE)")
+            entries.append(f"{i}, __b{i}, CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)")
             continue
         value = f"__v{i}"
         # Bucketizer puts NaN in its extra bucket (= the null bin) and leaves null as null.
         found = f"CAST(__k{i} AS INT)" if len(c.splits()) > 2 else \
             f"CASE WHEN {value} IS NULL OR isnan({value}) THEN NULL ELSE 0 END"
         entries.append(f"{i}, coalesce({found}, {c.null_index}), "
-                       f"CASE WHEN NOT isnan({value}) THEN {value} END")
+                       f"CASE WHEN NOT isnan({value}) THEN {value} END, {_z_sql(c, value)}")
     window_idx = "CAST(__w AS INT)" if len(windows) > 1 else "0"
     stacked = frame.selectExpr(
         f"{window_idx} AS window_idx",
-        f"stack({len(group)}, {', '.join(entries)}) AS (column_idx, bin, value)",
+        f"stack({len(group)}, {', '.join(entries)}) AS (column_idx, bin, value, z)",
     )
+    z = F.col("z")
+    powers = [F.count(z).cast("double"), F.sum(z), F.sum(z * z), F.sum(z * z * z),
+              F.sum(z * z * z * z)]
     return (
         stacked.groupBy("window_idx", "column_idx", "bin")
         .agg(F.count(F.lit(1)).alias("count"), F.min("value").alias("min_value"),
-             F.max("value").alias("max_value"))
-        .select("window_idx", "column_idx", "bin", "count", "min_value", "max_value")
+             F.max("value").alias("max_value"),
+             *[p.alias(name) for p, name in zip(powers, SUM_COLUMNS, strict=True)])
+        .select("window_idx", "column_idx", "bin", "count", "min_value", "max_value",
+                *SUM_COLUMNS)
     )

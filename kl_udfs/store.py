@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -14,6 +15,7 @@ from kl_udfs.bins import ColumnBins
 from kl_udfs.columns import ColumnChoice
 from kl_udfs.config import Config, Monitor
 from kl_udfs.errors import KlDriftError
+from kl_udfs.stats.moments import from_sums
 from kl_udfs.tables import BASELINES, merge, read_table
 
 
@@ -22,6 +24,7 @@ class StoredBaseline:
     baseline_id: str
     bins: list[ColumnBins]  # the binned columns, in column_idx order
     counts: list[list[int]]
+    moment_sums: list[list[float] | None]  # per column (kl_udfs.stats.moments), if any
     previous_windows: int | None
     source: str
 
@@ -50,11 +53,20 @@ def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baselin
             **common, "column_idx": idx, "column_kind": b.kind, "bins_json": b.to_json(),
             "edges": list(b.edges), "categories": list(b.categories), "bin_labels": b.labels(),
             "counts": c.counts, "count": c.count, "null_count": c.null_count,
-            "min": c.min, "max": c.max,
+            "min": c.min, "max": c.max, "moment_sums": c.moment_sums,
+            **_mean_std(b, c.moment_sums),
         })
     df = spark.createDataFrame(
         [{f: r.get(f) for f in BASELINES.schema.fieldNames()} for r in rows], BASELINES.schema)
     merge(spark, config.monitoring.path, BASELINES, df, {"monitor": [monitor.name]})
+
+
+def _mean_std(bins: ColumnBins, sums: Sequence[float] | None) -> dict[str, float | None]:
+    if sums is None or bins.center is None or bins.scale is None:
+        return {"mean": None, "std": None}
+    moments = from_sums(sums, bins.center, bins.scale)
+    return {name: float(v) if np.isfinite(v := getattr(moments, name)) else None
+            for name in ("mean", "std")}
 
 
 def load_baseline(spark: SparkSession, config: Config, monitor: Monitor,
@@ -79,6 +91,8 @@ def load_baseline(spark: SparkSession, config: Config, monitor: Monitor,
         baseline_id=str(rows[0]["baseline_id"]),
         bins=[ColumnBins.from_json(r["bins_json"]) for r in rows],
         counts=[list(r["counts"]) for r in rows],
+        moment_sums=[list(r["moment_sums"]) if r["moment_sums"] is not None else None
+                     for r in rows],
         previous_windows=rows[0]["previous_windows"],
         source=rows[0]["source"],
     )

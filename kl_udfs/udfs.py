@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kl_udfs import contract
-from kl_udfs.stats import Segments, compare, top_contributors
+from kl_udfs.stats import Segments, compare, moments, top_contributors
 from kl_udfs.stats.bias import (
     JS_BITS_SCALE,
     KL_SCALE,
@@ -27,6 +27,7 @@ from kl_udfs.stats.exact import (
     share_increase_p_values,
     sparse_segments,
 )
+from kl_udfs.stats.moments import SUMS
 
 # drift_results columns the UDF fills, then the per-rule inputs of the verdict.
 _TABLE_FIGURES = (
@@ -34,6 +35,7 @@ _TABLE_FIGURES = (
     "baseline_count",
     *(f"{side}_{group}_fraction" for group in contract.ROLE_GROUPS
       for side in ("baseline", "current")), "psi_corrected", "psi_sd", "dof", "p_value_method",
+    *(f"{side}_{moment}" for moment in ("mean", "std") for side in ("baseline", "current")),
 )
 RULE_INPUTS: tuple[str, ...] = tuple(dict.fromkeys(
     name for r in contract.RULES for name in (r.figure, r.spread, contract.p_column(r))))
@@ -47,8 +49,11 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     *_CONTRIBUTORS,
 )
 FIGURES_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in FIGURE_COLUMNS)
+SUM_INPUTS = tuple(f"{side}_sum_z{i}" for side in ("baseline", "current") for i in range(SUMS))
+# The power sums are per bin like the counts; only their per-column totals are used. Input
+# without them (center, scale and the sums) gives no moments and the moment rules judge nothing.
 INPUT_COLUMNS = ("window_idx", "column_idx", "bin", "bin_label", "bin_role", "baseline_count",
-                 "current_count")
+                 "current_count", "center", "scale", *SUM_INPUTS)
 
 
 def _share(part: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -128,6 +133,8 @@ def drift_figures(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
         out[contract.p_column(spec)] = pd.array(
             np.where(judged, share_increase_p_values(x, n, y, big_n), np.nan), dtype="Float64")
 
+    _moment_figures(pdf, segments, first, comparable, out)
+
     # Bins empty in both histograms differ only by smoothing: never worth showing.
     observed = ((baseline + current) > 0) & segments.broadcast(comparable)
     top = top_contributors(np.where(observed, result.contribution, 0.0), segments, top_n)
@@ -141,3 +148,27 @@ def drift_figures(pdf: pd.DataFrame, pseudo_count: float, top_n: int) -> pd.Data
     out["contributor_baseline"] = [baseline_share[idx].tolist() for idx in picked]
     out["contributor_current"] = [current_share[idx].tolist() for idx in picked]
     return pd.DataFrame(out)[[name for name, _ in FIGURE_COLUMNS]]
+
+
+def _moment_figures(pdf: pd.DataFrame, segments: Segments, first: np.ndarray,
+                    comparable: np.ndarray, out: dict[str, object]) -> None:
+    """Means, standard deviations and the moment rules' figures of every segment."""
+    if "center" in pdf:
+        center = pdf["center"].to_numpy(dtype=np.float64)[first]
+        scale = pdf["scale"].to_numpy(dtype=np.float64)[first]
+        sides = {side: moments.from_sums(np.stack([segments.sum(pdf[f"{side}_sum_z{i}"].to_numpy(
+            dtype=np.float64)) for i in range(SUMS)], axis=-1), center, scale)
+            for side in ("baseline", "current")}
+    else:
+        nothing = np.full(segments.n, np.nan)
+        sides = {side: moments.Moments(nothing, nothing, nothing, nothing)
+                 for side in ("baseline", "current")}
+    for side, m in sides.items():
+        out[f"{side}_mean"] = pd.array(m.mean, dtype="Float64")
+        out[f"{side}_std"] = pd.array(m.std, dtype="Float64")
+    for rule, test in (("mean_shift", moments.mean_shift), ("std_change", moments.std_change)):
+        result = test(sides["baseline"], sides["current"])
+        spec = contract.RULE[rule]
+        for name, values in ((spec.figure, result.value), (spec.spread, result.sd),
+                             (contract.p_column(spec), result.p_value)):
+            out[name] = pd.array(np.where(comparable, values, np.nan), dtype="Float64")

@@ -228,7 +228,9 @@ def _decide(figures: pd.DataFrame, policy: Policy,
                                current)
             base = np.where(fell_back[rule], _floats(f, f"baseline_{fallback}_fraction"), base)
         shares[rule] = current, base
-    nothing = np.full(rows, np.nan)  # the shares of a rule that has none (divergences)
+    for rule, moment in contract.MOMENT_OF.items():  # the moment rules quote mean or std
+        shares[rule] = _floats(f, f"current_{moment}"), _floats(f, f"baseline_{moment}")
+    nothing = np.full(rows, np.nan)  # what a rule that quotes nothing quotes (divergences)
     reason = np.empty(rows, dtype=object)
     fired_rules: list[list[str]] = []
     checks: list[list[dict[str, object]]] = []

@@ -12,8 +12,9 @@ from kl_udfs import baseline
 from kl_udfs.baseline import learn_bins, learn_with_counts
 from kl_udfs.bins import ColumnBins
 from kl_udfs.columns import ColumnChoice
-from kl_udfs.histogram import window_histograms
+from kl_udfs.histogram import SUM_COLUMNS, window_histograms
 from kl_udfs.seen import build_filter, might_contain, xxhash64
+from kl_udfs.stats import moments
 from kl_udfs.windows import split
 
 pytestmark = pytest.mark.spark
@@ -249,3 +250,27 @@ def test_sparks_xxhash64_equals_the_python_one(spark) -> None:  # type: ignore[n
                          for size in rng.integers(0, 90, 300))]
     df = spark.createDataFrame([(t,) for t in texts], "s string")
     assert [r[0] for r in df.selectExpr("xxhash64(s)").collect()] == [xxhash64(t) for t in texts]
+
+
+def test_power_sums_of_each_window_equal_numpy_on_its_finite_values(frame, rows) -> None:  # type: ignore[no-untyped-def]
+    # x holds +-inf and NaN (left out of the sums), k nulls, day is a date (summed as days)
+    bins = [ColumnBins("x", "numeric", "double", edges=(6.0, 10.0, 14.0), center=-10.0,
+                       scale=0.25),
+            ColumnBins("k", "numeric", "bigint", edges=(1.0, 3.0), center=2.0, scale=1.0),
+            ColumnBins("day", "numeric", "date", edges=(20580.0,), center=20580.0, scale=7.0),
+            ColumnBins("cat", "categorical", "string", categories=("a",))]
+    windows = split(START, START + timedelta(days=3), timedelta(days=1))
+    cells = window_histograms(frame, bins, "ts", windows).collect()
+    epoch = datetime(1970, 1, 1).date()
+    for w_idx, w in enumerate(windows):
+        inside = rows[(rows.ts >= w.start) & (rows.ts < w.end)]
+        for i, b in enumerate(bins[:3]):
+            raw = inside[b.name]
+            values = [(v - epoch).days for v in raw] if b.source_type == "date" else \
+                raw.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            assert b.center is not None and b.scale is not None
+            expected = moments.power_sums(values, b.center, b.scale)
+            got = np.sum([[c[name] or 0.0 for name in SUM_COLUMNS] for c in cells
+                          if c["window_idx"] == w_idx and c["column_idx"] == i], axis=0)
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert all(c["sum_z0"] == 0 and c["sum_z1"] is None for c in cells if c["column_idx"] == 3)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pyspark.sql import functions as F
-from scipy.stats import entropy
+from scipy.stats import entropy, kurtosis
 
-from kl_udfs import runner
+from kl_udfs import contract, runner
 from kl_udfs.config import Config, parse_config
 from kl_udfs.demo import data
 from kl_udfs.demo.tables import write_delta
@@ -111,6 +111,44 @@ def test_profiles_count_every_row_of_the_window(spark, lake) -> None:  # type: i
         assert r["count"] == per_day[r["window_start"].date()] == sum(r["counts"])
 
 
+def test_means_and_stds_of_profiles_baselines_and_drift_rows_equal_pandas(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    root, config = lake
+    raw = spark.read.format("delta").load(str(root / "raw" / "cards")).select(
+        "event_time", "amount", "hour").toPandas()
+    raw["day"] = raw["event_time"].dt.floor("D")
+    reference = raw[raw["event_time"] < datetime(2026, 1, 31)]
+    baselines = {r["column_name"]: r for r in
+                 read_table(spark, config.monitoring.path, BASELINES).collect()}
+    results = {(r["column_name"], r["window_start"]): r for r in _results(spark, config).collect()}
+    profiles = read_table(spark, config.monitoring.path, PROFILES).collect()
+    for column in ("amount", "hour"):
+        values = reference[column].astype(float)
+        assert baselines[column]["mean"] == pytest.approx(values.mean(), rel=1e-10)
+        assert baselines[column]["std"] == pytest.approx(values.std(ddof=1), rel=1e-9)
+        assert baselines[column]["moment_sums"][0] == values.notna().sum()
+    assert baselines["channel"]["mean"] is None and baselines["channel"]["moment_sums"] is None
+    checked = 0
+    for p in profiles:
+        if p["column_name"] not in ("amount", "hour"):
+            assert p["mean"] is None and p["moment_sums"] is None
+            continue
+        values = raw.loc[raw["day"] == p["window_start"], p["column_name"]].astype(float)
+        assert p["mean"] == pytest.approx(values.mean(), rel=1e-10)
+        assert p["std"] == pytest.approx(values.std(ddof=1), rel=1e-9)
+        row = results[(p["column_name"], p["window_start"])]
+        assert row["current_mean"] == p["mean"] and row["current_std"] == p["std"]
+        assert row["baseline_mean"] == baselines[p["column_name"]]["mean"]
+        checked += 1
+    assert checked == 2 * 10
+    # The moment rules judge the columns whose baseline kurtosis is at most the limit.
+    for column in ("amount", "hour"):
+        tails = kurtosis(reference[column].astype(float), fisher=False)
+        judged = {c["rule"] for c in results[(column, RANGE[0])]["checks"]}
+        moment_rules = {"mean_shift", "std_change"}
+        assert (moment_rules <= judged) == (tails <= contract.MOMENT_KURTOSIS_LIMIT), tails
+        assert (moment_rules & judged) in (set(), moment_rules)
+
+
 def test_rerunning_windows_replaces_rows_and_never_duplicates(spark, lake) -> None:  # type: ignore[no-untyped-def]
     _, config = lake
     keys = ["column_name", "window_start"]
@@ -181,6 +219,9 @@ def test_rolling_baseline_sums_previous_windows(spark, lake, tmp_path) -> None: 
     profiles = {(r["column_name"], r["window_start"]): np.array(r["counts"])
                 for r in read_table(spark, config.monitoring.path, PROFILES).collect()}
     results = _results(spark, config).collect()
+    raw = spark.read.format("delta").load(str(tmp_path / "raw" / "cards")).select(
+        "event_time", "amount").toPandas()
+    raw["day"] = raw["event_time"].dt.floor("D")
     first = datetime(2026, 1, 8)
     for r in results:
         previous = [profiles.get((r["column_name"], r["window_start"] - timedelta(days=k)))
@@ -192,6 +233,12 @@ def test_rolling_baseline_sums_previous_windows(spark, lake, tmp_path) -> None: 
         assert r["baseline_count"] == sum(int(p.sum()) for p in stored)
         expected = compare(np.sum(stored, axis=0), profiles[(r["column_name"], r["window_start"])])
         assert r["kl_divergence"] == pytest.approx(float(expected.kl_divergence[0]), rel=1e-12)
+        if r["column_name"] == "amount":  # power sums add up over the same previous windows
+            days = [r["window_start"] - timedelta(days=k) for k in (1, 2, 3)
+                    if ("amount", r["window_start"] - timedelta(days=k)) in profiles]
+            values = raw.loc[raw["day"].isin(days), "amount"]
+            assert r["baseline_mean"] == pytest.approx(values.mean(), rel=1e-10)
+            assert r["baseline_std"] == pytest.approx(values.std(ddof=1), rel=1e-9)
 
 
 def test_baseline_from_a_delta_version(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -48,8 +48,11 @@ def test_psi_fires_exactly_when_its_upper_bound_reaches_the_threshold() -> None:
 
 
 def test_significance_boundary_is_bonferroni_over_the_active_rules() -> None:
-    # numeric: psi, null_share, out_of_range_share are active by default (3 rules)
-    rules = len([r for r in contract.rules_for("numeric") if r.default_threshold is not None])
+    # numeric: the rules with a default threshold whose figures are given (3 of them here)
+    given = _row()
+    rules = len([r for r in contract.rules_for("numeric") if r.default_threshold is not None
+                 and r.figure in given])
+    assert rules == 3
     edge = 0.01 / rules
     out = _decide([_row(psi_corrected=0.5, distribution_p_value=edge),
                    _row(window_idx=1, psi_corrected=0.5,
