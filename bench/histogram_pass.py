@@ -1,13 +1,14 @@
 """Benchmark: the one-pass window histogram against Spark's floor and a job per column.
 
 For every (rows, columns) shape a deterministic Delta table is generated once (and reused), bins
-are learnt once, then the contenders run interleaved over the same table and session (all four
+are learnt once, then the contenders run interleaved over the same table and session (all of them
 by default, `--contenders` to choose); the first round's counts are compared with each other:
 
 floor            one df.agg(count, min, max of every data column): scan + decode, nothing more
 per-column jobs  window_histograms of one column at a time, a job each (what scripts do)
 kl-drift pass    window_histograms of all columns in one job (scans of 16 columns, unioned)
 one scan         the same with every column in a single scan (before column groups)
+no moments       the kl-drift pass without the power sums the mean and std rules need
 
 The medians go to stdout and to a Markdown file. Progress goes to stderr.
 
@@ -24,6 +25,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -133,11 +135,17 @@ def one_scan(df: DataFrame, bins: Sequence[ColumnBins]) -> Counts:
         histogram.GROUP_COLUMNS = grouped
 
 
+def without_moments(df: DataFrame, bins: Sequence[ColumnBins]) -> Counts:
+    """The pass without the power sums of the moment rules (bins without a moments frame)."""
+    return one_pass(df, [replace(b, center=None, scale=None) for b in bins])
+
+
 CONTENDERS: dict[str, Callable[[DataFrame, Sequence[ColumnBins]], object]] = {
     "floor": floor,
     "per-column jobs": per_column_jobs,
     "kl-drift pass": one_pass,
     "kl-drift pass, one scan": one_scan,
+    "kl-drift pass, no moments": without_moments,
 }
 
 

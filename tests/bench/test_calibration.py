@@ -38,7 +38,7 @@ def test_every_section_has_its_table(report: str) -> None:
     assert "`python -m bench.calibration --quick`" in report  # --out is not the command shown
     assert f"Seed {calibration.SEED}" in report
     for section in ("1. False alarms", "2. Multiplicity", "3. Detection", "4. Simulator check",
-                    "5. Top-k selection", "Reading"):
+                    "5. Top-k selection", "6. Moment rules on real rows", "Reading"):
         assert f"## {section}" in report
     assert len(_rows(report, "1. False alarms")) == 4  # 2 kinds x 1 bins x 2 rows (quick)
     assert len(_rows(report, "3. Detection")) == len(calibration.DETECTION_CHANGES)
@@ -109,3 +109,30 @@ def test_changed_masses_reduce_to_the_baseline_without_a_change() -> None:
     shifted = calibration._changed_masses(true, calibration.Change("up", shift=0.5))
     assert np.allclose(shifted.sum(axis=1), 1.0)
     assert (shifted[:, -1] > true[:, -1]).all() and (shifted[:, 0] < true[:, 0]).all()
+
+
+def _moment_tables(report: str) -> tuple[list[list[str]], list[list[str]]]:
+    body = report.split("## 6. Moment rules on real rows", 1)[1].split("\n## ", 1)[0]
+    tables = [block for block in body.split("\n\n") if block.startswith("|")]
+    return tuple([[cell.strip() for cell in line.strip("|").split("|")]  # type: ignore[return-value]
+                  for line in t.splitlines()[2:]] for t in tables[-2:])
+
+
+def test_moment_rules_judge_light_tails_only_and_stay_quiet_without_drift(report: str) -> None:
+    stationary, _ = _moment_tables(report)
+    rows = {r[0]: r for r in stationary}
+    assert set(rows) == set(calibration.MOMENT_DISTRIBUTIONS)
+    assert _share(rows["normal"][6]) == 1.0  # moment rules judged every normal window
+    assert _share(rows["lognormal(0, 1) (kurtosis 114)"][6]) == 0.0
+    assert _share(rows["normal, 1% of rows x 100"][6]) == 0.0
+    for row in stationary:
+        assert _share(row[4]) <= 0.05, row  # 60 windows: at most 3 flags
+
+
+def test_a_third_of_a_sigma_is_caught_more_often_with_the_moment_rules(report: str) -> None:
+    _, detection = _moment_tables(report)
+    rows = {r[0]: r for r in detection}
+    shift = rows["mean shift 0.33 sigma"]
+    assert _share(shift[3]) >= 0.9 and _share(shift[3]) >= _share(shift[4])
+    assert "mean_shift" in shift[5]
+    assert _share(rows["std x 1.25"][3]) >= _share(rows["std x 1.25"][4])
