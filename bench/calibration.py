@@ -27,11 +27,17 @@ categorical  Zipf-like shares (1 / rank) over 5 k categories plus nulls; the bas
              values, are not simulated).
 
     python -m bench.calibration [--windows 2000] [--quick] [--seed 2026] [--write | --out PATH]
+                                [--no-plots]
+
+With --write (or --out) the figures also go to calibration.json beside the report, and
+bench/calibration_plot.py draws calibration_false_alarms.png and calibration_detection.png.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -45,6 +51,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 from scipy.stats import beta as beta_dist
 
+from bench.peers import venvs
 from kl_udfs import contract
 from kl_udfs.bins import ColumnBins, numeric_edges
 from kl_udfs.stats import moments
@@ -52,6 +59,7 @@ from kl_udfs.udfs import drift_figures
 from kl_udfs.verdict import Policy, decide
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bench" / "calibration.md"
+PLOT = Path(__file__).resolve().parent / "calibration_plot.py"
 SEED = 2026
 QUANTILE_ROWS_PER_BIN = 10_000  # kl_udfs.baseline.QUANTILE_ROWS_PER_BIN (that module needs Spark)
 NULL_SHARE = 0.01
@@ -960,7 +968,7 @@ def tables(r: Results) -> list[tuple[str, str, str]]:
     ]
 
 
-def render(argv: Sequence[str], r: Results) -> str:
+def render(argv: Sequence[str], r: Results, plots: bool = False) -> str:
     plan = r.plan
     command = "python -m bench.calibration" + ("" if not argv else " " + " ".join(argv))
     setup = (
@@ -986,10 +994,33 @@ def render(argv: Sequence[str], r: Results) -> str:
     parts = ["# Calibration of the verdict", "",
              f"`{command}`: one run, {r.cpu / 60:.1f} CPU minutes ({r.wall / 60:.1f} wall); "
              "every figure below comes from it.", "", setup, ""]
+    if plots:
+        parts += ["![False alarms per window size](calibration_false_alarms.png)", "",
+                  "![Detection per window size](calibration_detection.png)", ""]
     for title, explanation, table in tables(r):
         parts += [f"## {title}", "", explanation, "", table, ""]
     parts += ["## Reading", "", reading(r), "", MECHANISMS]
     return "\n".join(parts)
+
+
+def plot_data(r: Results) -> dict[str, object]:
+    """What bench/calibration_plot.py draws: one line per cell label, a point per n."""
+    def rate(t: Tally) -> float:
+        return t.share(t.drift)
+
+    return {
+        "target": contract.DEFAULT_FDR,
+        "false_alarms": [{"cell": f"{c.change.kind} k={c.change.bins}", "n": c.n,
+                          "rate": rate(c.tally)} for c in r.false_alarms],
+        "detection": [{"cell": c.change.name, "n": c.n, "rate": rate(c.tally)}
+                      for c in r.detection if c.change.bins == 20],
+        "moments": [{"cell": c.distribution, "n": c.n, "rate": rate(c.tally)}
+                    for c in r.moments],
+        "moment_detection": [
+            point for c in r.moment_detection if c.without is not None for point in (
+                {"cell": c.change.name, "n": c.n, "rate": rate(c.tally)},
+                {"cell": f"{c.change.name}, without", "n": c.n, "rate": rate(c.without)})],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -999,14 +1030,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--write", action="store_true", help=f"write docs/bench/{DOC.name}")
     parser.add_argument("--out", type=Path, help="write the report here instead (implies --write)")
+    parser.add_argument("--no-plots", dest="plots", action="store_false",
+                        help="skip the PNGs (drawn in a virtualenv of their own, matplotlib)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else Plan()
     plan = replace(plan, seed=args.seed)
     if args.windows:
         plan = replace(plan, windows=args.windows)
     given = list(argv) if argv is not None else sys.argv[1:]
-    shown = [a for i, a in enumerate(given)
-             if a != "--out" and (i == 0 or given[i - 1] != "--out")]
+    shown = [a for i, a in enumerate(given)  # the command that gives the same report
+             if a not in ("--out", "--no-plots") and (i == 0 or given[i - 1] != "--out")]
 
     results = run(plan)
     for title, _, table in tables(results):
@@ -1016,7 +1049,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = args.out or (DOC if args.write else None)
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(shown, results))
+        target.write_text(render(shown, results, args.plots))
+        if args.plots:
+            figures = target.with_suffix(".json")
+            figures.write_text(json.dumps(plot_data(results), indent=1))
+            subprocess.run([str(venvs.python_of("plots")), str(PLOT), str(figures),
+                            str(target.parent)], check=True)
     return 0
 
 

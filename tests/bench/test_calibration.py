@@ -29,7 +29,7 @@ def _share(text: str) -> float:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> str:
     out = tmp_path_factory.mktemp("calibration") / "calibration.md"
-    assert calibration.main(["--quick", "--out", str(out)]) == 0
+    assert calibration.main(["--quick", "--out", str(out), "--no-plots"]) == 0
     return out.read_text()
 
 
