@@ -30,7 +30,7 @@ from kl_udfs.columns import ColumnChoice, choose_columns
 from kl_udfs.config import Monitor
 from kl_udfs.errors import KlDriftError
 from kl_udfs.histogram import SUM_COLUMNS, col, in_range, numeric_value, window_histograms
-from kl_udfs.seen import SEEN_LIMIT, build_filter
+from kl_udfs.seen import FILTER_BUDGET, SEEN_LIMIT, build_filter, within_budget
 from kl_udfs.stats.moments import SUMS, frame_of
 from kl_udfs.windows import align_down
 
@@ -121,7 +121,8 @@ def _top_categories(df: DataFrame, categorical: Sequence[ColumnChoice], top_k: i
     Counting every value (null too) to rank them already gives the column's whole histogram:
     the top K, "other", "unseen" (leave one out: values one row holds) and null; so
     categorical columns need no second pass. The driver receives at most K + 4 rows a column,
-    plus the hash of each value beyond the top K where there are at most SEEN_LIMIT of them.
+    plus the hash of each value beyond the top K where there are at most SEEN_LIMIT of them
+    (and the filters of all columns fit in FILTER_BUDGET).
     """
     categories: dict[str, list[str]] = {c.name: [] for c in categorical}
     counts: dict[str, list[int]] = {}
@@ -149,21 +150,26 @@ def _top_categories(df: DataFrame, categorical: Sequence[ColumnChoice], top_k: i
     other = {c.name: 0 for c in categorical}
     unseen = {c.name: 0 for c in categorical}
     nulls = {c.name: 0 for c in categorical}
-    hashes: dict[str, list[int]] = {}
+    listed_values: dict[str, int] = {}
+    for cell in cells:
+        if cell["listed"]:
+            name = categorical[cell["column_idx"]].name
+            listed_values[name] = listed_values.get(name, 0) + (cell["hash"] is not None)
+    filtered = within_budget(listed_values, FILTER_BUDGET)
+    hashes: dict[str, list[int]] = {name: [] for name in filtered}
     for cell in cells:
         name = categorical[cell["column_idx"]].name
         n = int(cell["n"])
-        if cell["listed"]:
-            hashes.setdefault(name, [])
+        has_filter = bool(cell["listed"]) and name in filtered
         # Leave one out: a value one row holds is one no other baseline row saw.
-        alone = bool(cell["listed"] and cell["single"] and not cell["is_null"])
+        alone = bool(has_filter and cell["single"] and not cell["is_null"])
         if cell["is_null"]:
             nulls[name] = n
         elif cell["rank"] is not None:
             found[name][int(cell["rank"])] = (cell["value"], 0 if alone else n)
             unseen[name] += n if alone else 0
         else:
-            if cell["hash"] is not None:
+            if has_filter and cell["hash"] is not None:
                 hashes[name].append(int(cell["hash"]))
             (unseen if alone else other)[name] += n
     for name, ranks in found.items():

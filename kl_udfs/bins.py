@@ -9,7 +9,8 @@ categorical  [0 .. K-1] the baseline's top-K categories; K: "other", values the 
              The baseline's own rows are binned as a window's would be against the rest of
              the baseline (leave one out): a value it holds once is "unseen", so its unseen
              share is the Good-Turing estimate of how often a window meets a new value.
-             Columns with more than seen.SEEN_LIMIT distinct values beyond the top K, and
+             Columns with more than seen.SEEN_LIMIT distinct values beyond the top K (or
+             whose filter does not fit in the baseline's seen.FILTER_BUDGET), and
              baselines built before the unseen bin, have no "unseen": new values go to "other".
 The null bin counts SQL nulls and floating-point NaN: nothing is ever dropped. Baselines built
 before the range bins (or of columns whose range is not finite) keep the older numeric layout

@@ -14,6 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 SEEN_LIMIT = 20_000  # distinct values beyond the top-K a column may have and keep <unseen>
+# Hex characters all of a baseline's filters may take together: they travel as literals in the
+# plan of every scan (and through Py4J), so a table with hundreds of long-tailed string columns
+# must not carry megabytes of them. Past it, the columns with the largest filters keep the
+# older layout (new values in `<other>`); one column at SEEN_LIMIT values takes 128 KiB.
+FILTER_BUDGET = 1 << 20
 BITS_PER_VALUE = 16
 SEED = 42
 _MASK = (1 << 64) - 1
@@ -72,12 +77,32 @@ def _positions(value_hash: int, bits: int) -> tuple[int, int]:
     return unsigned % bits, (unsigned >> 32) % bits
 
 
-def build_filter(hashes: Iterable[int]) -> str:
-    """The hex bit string holding these xxhash64 values (bits: a power of two, >= 64)."""
-    values = list(hashes)
+def filter_bits(values: int) -> int:
+    """Bits of the filter of this many values: a power of two, >= 64 and >= 16 per value."""
     bits = 64
-    while bits < BITS_PER_VALUE * len(values):
+    while bits < BITS_PER_VALUE * values:
         bits *= 2
+    return bits
+
+
+def within_budget(values: dict[str, int], budget: int) -> set[str]:
+    """The columns that keep their filter: smallest first while all fit in `budget` hex
+    characters, so as many columns as possible keep `<unseen>`."""
+    kept: set[str] = set()
+    used = 0
+    for name, count in sorted(values.items(), key=lambda item: (item[1], item[0])):
+        size = filter_bits(count) // 4
+        if used + size > budget:
+            break
+        kept.add(name)
+        used += size
+    return kept
+
+
+def build_filter(hashes: Iterable[int]) -> str:
+    """The hex bit string holding these xxhash64 values (see filter_bits)."""
+    values = list(hashes)
+    bits = filter_bits(len(values))
     digits = [0] * (bits // 4)
     for h in values:
         for p in _positions(h, bits):

@@ -274,3 +274,20 @@ def test_power_sums_of_each_window_equal_numpy_on_its_finite_values(frame, rows)
                           if c["window_idx"] == w_idx and c["column_idx"] == i], axis=0)
             np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert all(c["sum_z0"] == 0 and c["sum_z1"] is None for c in cells if c["column_idx"] == 3)
+
+
+def test_past_the_filter_budget_the_widest_column_keeps_the_older_layout(  # type: ignore[no-untyped-def]
+        spark, monkeypatch: pytest.MonkeyPatch) -> None:
+    few = ["a"] * 10 + ["b"] * 3 + ["c"]  # 2 values beyond the top 1: a 16-character filter
+    many = ["a"] * 10 + [f"v{i}" for i in range(40)]  # 40 values: 1,024 bits, 256 characters
+    rows = [(START, x, y) for x, y in zip(few + ["a"] * (len(many) - len(few)), many,
+                                          strict=True)]
+    df = spark.createDataFrame(rows, "ts timestamp, few string, many string")
+    choices = [ColumnChoice("few", "categorical", "string"),
+               ColumnChoice("many", "categorical", "string")]
+    monkeypatch.setattr(baseline, "FILTER_BUDGET", 16 + 255)  # room for the small one only
+    (small, wide), counts = learn_with_counts(df, choices, bins=4, top_k=1)
+    assert small.has_unseen and not wide.has_unseen
+    assert counts["few"] == [46, 3, 1, 0]  # a; b; c held once: <unseen>; no nulls
+    assert counts["many"] == [10, 40, 0]  # a; every v in <other>, none left out; no nulls
+    assert wide.n_bins == len(counts["many"]) and small.n_bins == len(counts["few"])

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kl_udfs import seen
 from kl_udfs.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL, ColumnBins
 from kl_udfs.seen import build_filter, might_contain, xxhash64
 from kl_udfs.udfs import drift_figures
@@ -92,3 +93,15 @@ def test_without_an_unseen_bin_the_rule_reads_other() -> None:
     assert "values outside the baseline's top categories (30.0% of rows, baseline 0.0%)" \
         in out["reason"][0]
 
+
+
+def test_filters_are_kept_smallest_first_within_the_budget() -> None:
+    assert seen.filter_bits(0) == 64 and seen.filter_bits(4) == 64
+    assert seen.filter_bits(5) == 128 and seen.filter_bits(20_000) == 524_288
+    sizes = {"tiny": 3, "mid": 100, "big": 20_000}  # 16, 512 and 131,072 hex characters
+    assert seen.within_budget(sizes, 16 + 512 + 131_072) == {"tiny", "mid", "big"}
+    assert seen.within_budget(sizes, 16 + 512) == {"tiny", "mid"}
+    assert seen.within_budget(sizes, 527) == {"tiny"}
+    assert seen.within_budget(sizes, 15) == set()
+    # one column at SEEN_LIMIT values fits the default budget eight times over
+    assert seen.FILTER_BUDGET // (seen.filter_bits(seen.SEEN_LIMIT) // 4) == 8
