@@ -591,8 +591,9 @@ def raw_long_format(rng: np.random.Generator, windows: int, n: int, big_n: int, 
             "center": center, "scale": scale})
         for side, values in (("baseline", base), ("current", current)):
             sums = moments.power_sums(values, center, scale)
-            for i in range(moments.SUMS):  # the column's total on its first bin, as drift.py
-                frame[f"{side}_sum_z{i}"] = np.where(frame["bin"] == 0, sums[i], 0.0)
+            # the column's total on its first bin, as drift.py puts it
+            for i, name in enumerate(moments.side_sums(side)):
+                frame[name] = np.where(frame["bin"] == 0, sums[i], 0.0)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
 

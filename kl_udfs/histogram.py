@@ -22,11 +22,10 @@ from pyspark.sql import types as T
 
 from kl_udfs.bins import CATEGORICAL, ColumnBins
 from kl_udfs.seen import might_contain_sql
-from kl_udfs.stats.moments import SUMS
+from kl_udfs.stats.moments import SUM_COLUMNS
 from kl_udfs.windows import Window
 
 # Power sums of the finite values (kl_udfs.stats.moments), per cell like the counts.
-SUM_COLUMNS = tuple(f"sum_z{i}" for i in range(SUMS))
 COUNT_SCHEMA = "window_idx int, column_idx int, bin int, count long, min_value double, " \
                "max_value double, " + ", ".join(f"{name} double" for name in SUM_COLUMNS)
 _EPOCH = datetime(1970, 1, 1)

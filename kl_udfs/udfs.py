@@ -27,7 +27,6 @@ from kl_udfs.stats.exact import (
     share_increase_p_values,
     sparse_segments,
 )
-from kl_udfs.stats.moments import SUMS
 
 # drift_results columns the UDF fills, then the per-rule inputs of the verdict.
 _TABLE_FIGURES = (
@@ -49,7 +48,7 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     *_CONTRIBUTORS,
 )
 FIGURES_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in FIGURE_COLUMNS)
-SUM_INPUTS = tuple(f"{side}_sum_z{i}" for side in ("baseline", "current") for i in range(SUMS))
+SUM_INPUTS = (*moments.side_sums("baseline"), *moments.side_sums("current"))
 # The power sums are per bin like the counts; only their per-column totals are used. Input
 # without them (center, scale and the sums) gives no moments and the moment rules judge nothing.
 INPUT_COLUMNS = ("window_idx", "column_idx", "bin", "bin_label", "bin_role", "baseline_count",
@@ -156,8 +155,8 @@ def _moment_figures(pdf: pd.DataFrame, segments: Segments, first: np.ndarray,
     if "center" in pdf:
         center = pdf["center"].to_numpy(dtype=np.float64)[first]
         scale = pdf["scale"].to_numpy(dtype=np.float64)[first]
-        sides = {side: moments.from_sums(np.stack([segments.sum(pdf[f"{side}_sum_z{i}"].to_numpy(
-            dtype=np.float64)) for i in range(SUMS)], axis=-1), center, scale)
+        sides = {side: moments.from_sums(np.stack([segments.sum(pdf[name].to_numpy(
+            dtype=np.float64)) for name in moments.side_sums(side)], axis=-1), center, scale)
             for side in ("baseline", "current")}
     else:
         nothing = np.full(segments.n, np.nan)

@@ -28,6 +28,13 @@ from kl_udfs.contract import MOMENT_KURTOSIS_LIMIT
 from kl_udfs.stats.segments import FloatArray
 
 SUMS = 5  # n, sum z, sum z^2, sum z^3, sum z^4
+# Their column names in the histogram cells, and, prefixed by side, in the UDF's input.
+SUM_COLUMNS = tuple(f"sum_z{i}" for i in range(SUMS))
+
+
+def side_sums(side: str) -> tuple[str, ...]:
+    """The UDF input columns of one side's power sums ("baseline" or "current")."""
+    return tuple(f"{side}_{name}" for name in SUM_COLUMNS)
 
 
 def frame_of(edges: npt.ArrayLike) -> tuple[float, float]:

@@ -107,8 +107,9 @@ def _long(base: np.ndarray, cur: np.ndarray) -> pd.DataFrame:
         "current_count": c, "center": center, "scale": scale})
     for side, values in (("baseline", base), ("current", cur)):
         sums = moments.power_sums(values, center, scale)
-        for i in range(moments.SUMS):  # the column's total on its first bin, as drift.py does
-            frame[f"{side}_sum_z{i}"] = np.where(frame["bin"] == 0, sums[i], 0.0)
+        # the column's total on its first bin, as drift.py puts it
+        for i, name in enumerate(moments.side_sums(side)):
+            frame[name] = np.where(frame["bin"] == 0, sums[i], 0.0)
     return frame
 
 
