@@ -376,7 +376,7 @@ class Plan:
     selection_baselines: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     selection_windows: int = 1000
     moment_rows: tuple[int, ...] = (50, 200, 1_000, 10_000)
-    moment_windows: int = 1000
+    moment_windows: int = 2000
     moment_detect_rows: tuple[int, ...] = (200, 1_000, 10_000)
     moment_detect_windows: int = 500
     baseline_factor: int = 10

@@ -65,7 +65,7 @@ class Rule:
 BOTH = (NUMERIC, CATEGORICAL)
 G_TEST = "G-test of the 2 x k table (Monte-Carlo conditional when sparse)"
 FISHER = "one-sided Fisher exact test"
-WELCH = "Welch's t-test"
+WELCH = "Welch's t-test, skewness-corrected"
 LOG_SD_TEST = "z-test of the log standard deviations, kurtosis-aware standard errors"
 # The moment rules judge columns whose baseline kurtosis (3 for a normal, 9 for an exponential)
 # is at most this: in simulation, heavier-tailed columns (lognormal, Pareto, 1% outliers) made

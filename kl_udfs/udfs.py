@@ -160,7 +160,7 @@ def _moment_figures(pdf: pd.DataFrame, segments: Segments, first: np.ndarray,
             for side in ("baseline", "current")}
     else:
         nothing = np.full(segments.n, np.nan)
-        sides = {side: moments.Moments(nothing, nothing, nothing, nothing)
+        sides = {side: moments.Moments(nothing, nothing, nothing, nothing, nothing)
                  for side in ("baseline", "current")}
     for side, m in sides.items():
         out[f"{side}_mean"] = pd.array(m.mean, dtype="Float64")
