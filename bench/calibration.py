@@ -1,10 +1,11 @@
 """Calibration of the verdict: false alarms without drift, multiplicity, detection per change.
 
 Every window goes through the production path, in numpy and pandas only (no Spark): long-format
-counts -> `kl_udfs.udfs.drift_figures` -> `kl_udfs.verdict.decide` with `Policy.defaults()`.
+counts -> `kl_udfs.core.udfs.drift_figures` -> `kl_udfs.core.verdict.decide` with
+`Policy.defaults()`.
 Many windows go into one call, each its own `window_idx`.
 
-Every window gets a FRESH baseline, built as `kl_udfs.baseline` builds one, and a window drawn
+Every window gets a FRESH baseline, built as `kl_udfs.spark.baseline` builds one, and a window drawn
 from the same distribution (sections 1 and 2) or from a changed one (section 3):
 
 numeric      edges = the baseline's quantiles (ranks ceil(j S / k) of the S non-null rows the
@@ -20,7 +21,7 @@ numeric      edges = the baseline's quantiles (ranks ceil(j S / k) of the S non-
              real rows of several distributions.
 categorical  Zipf-like shares (1 / rank) over 5 k categories plus nulls; the baseline's counts
              are multinomial, its top k categories by count are the bins (ties: lower rank),
-             then `<other>` and `<unseen>` counted leave-one-out as `kl_udfs.baseline` does
+             then `<other>` and `<unseen>` counted leave-one-out as `kl_udfs.spark.baseline` does
              (values held by one row are `<unseen>`); the window is multinomial over the true
              shares of the top k, of the other values the baseline saw and of those it never
              saw (the seen-value filter's false positives, at most about 1.4% of unseen
@@ -52,20 +53,21 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import beta as beta_dist
 
 from bench.peers import venvs
-from kl_udfs import contract
-from kl_udfs.bins import ColumnBins, numeric_edges
-from kl_udfs.stats import moments
-from kl_udfs.udfs import drift_figures
-from kl_udfs.verdict import Policy, decide
+from kl_udfs.core import contract
+from kl_udfs.core.bins import ColumnBins, numeric_edges
+from kl_udfs.core.stats import moments
+from kl_udfs.core.udfs import drift_figures
+from kl_udfs.core.verdict import Policy, decide
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bench" / "calibration.md"
 PLOT = Path(__file__).resolve().parent / "calibration_plot.py"
 SEED = 2026
-QUANTILE_ROWS_PER_BIN = 10_000  # kl_udfs.baseline.QUANTILE_ROWS_PER_BIN (that module needs Spark)
+# kl_udfs.spark.baseline.QUANTILE_ROWS_PER_BIN (that module needs Spark)
+QUANTILE_ROWS_PER_BIN = 10_000
 NULL_SHARE = 0.01
 CATEGORIES_PER_BIN = 5  # categorical columns have 5 k distinct values, shares ~ 1 / rank
 ZIPF_EXPONENT = 1.0
-PSEUDO_COUNT = 0.5  # the UDF's default smoothing (kl_udfs.stats.smoothing)
+PSEUDO_COUNT = 0.5  # the UDF's default smoothing (kl_udfs.core.stats.smoothing)
 TOP_N = 5
 SECTION_FALSE_ALARMS, SECTION_MULTIPLICITY, SECTION_DETECTION, SECTION_CHECK = 1, 2, 3, 4
 SECTION_SELECTION = 5
@@ -226,7 +228,7 @@ def categorical_batch(rng: np.random.Generator, windows: int, n: int, big_n: int
     top_counts = np.take_along_axis(counts, top, axis=1)
     if top_counts.min() == 0 and not change.holdout:
         raise ValueError("a baseline saw fewer than k categories: its layout would differ")
-    # Leave one out, as kl_udfs.baseline counts: a value held by one row is <unseen>.
+    # Leave one out, as kl_udfs.spark.baseline counts: a value held by one row is <unseen>.
     in_top = np.zeros(counts.shape, dtype=bool)
     np.put_along_axis(in_top, top, True, axis=1)
     single = counts == 1
@@ -856,7 +858,7 @@ def reading(r: Results) -> str:
 
 
 MECHANISMS = """\
-How to read these figures (what the rules do, `kl_udfs/verdict.py`):
+How to read these figures (what the rules do, `kl_udfs/core/verdict.py`):
 
 - A rule can only fire when its effect could have reached its threshold: the 99% upper bound
   of the bias-corrected figure (`figure + 2.33 sd`) must be at least the threshold (PSI 0.1,
@@ -956,7 +958,7 @@ def tables(r: Results) -> list[tuple[str, str, str]]:
          "Sections 1-5 simulate histograms, which carry no moments: the mean and std rules "
          "judge nothing there (as for a baseline built before them). Here every window is "
          "drawn as rows, binned by `ColumnBins.assign` (20 quantile bins + range bins + null, "
-         "1% nulls) and summed with `kl_udfs.stats.moments.power_sums`, then judged by every "
+         "1% nulls) and summed with `kl_udfs.core.stats.moments.power_sums`, then judged by every "
          f"rule. False alarms: {plan.moment_windows:,} stationary windows per cell; `moment "
          "rules judged`: windows whose baseline kurtosis was within the limit "
          f"({contract.MOMENT_KURTOSIS_LIMIT:g}). Detection: N(0, 1) baselines, "

@@ -84,7 +84,7 @@ def _peak_kib(pid: int) -> int:
 
 
 def generate(args: argparse.Namespace) -> dict[str, Any]:
-    from kl_udfs.spark_session import get_spark
+    from kl_udfs.spark.session import get_spark
 
     spark = get_spark(args.master)
     write_wide_table(spark, Path(args.table), args.case_rows, args.numeric, args.distinct)
@@ -94,10 +94,10 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Baseline + one window in this (fresh) driver; its peak memory afterwards."""
-    from kl_udfs import runner
-    from kl_udfs.config import load_config
-    from kl_udfs.spark_session import get_spark
-    from kl_udfs.windows import Window
+    from kl_udfs.core.config import load_config
+    from kl_udfs.core.windows import Window
+    from kl_udfs.jobs import runner
+    from kl_udfs.spark.session import get_spark
 
     config = load_config(Path(args.config))
     assert config.spark is not None
@@ -131,7 +131,7 @@ def _child(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
 def _master(given: str | None) -> str:
     if given:
         return given
-    from kl_udfs.spark_session import cache_dir
+    from kl_udfs.core.cache import cache_dir
 
     state = cache_dir() / "cluster" / "cluster.env"
     if not state.exists():

@@ -35,13 +35,13 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from kl_udfs import histogram
-from kl_udfs.baseline import learn_bins
-from kl_udfs.bins import ColumnBins
-from kl_udfs.columns import ColumnChoice, kind_of
-from kl_udfs.histogram import col, window_histograms
-from kl_udfs.spark_session import get_spark, spark_conf
-from kl_udfs.windows import Window
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.windows import Window
+from kl_udfs.spark import histogram
+from kl_udfs.spark.baseline import learn_bins
+from kl_udfs.spark.columns import ColumnChoice, kind_of
+from kl_udfs.spark.histogram import col, window_histograms
+from kl_udfs.spark.session import get_spark, spark_conf
 
 SEED = 20240101
 GENERATOR_VERSION = 1  # bump when the data below changes, so cached tables are rebuilt

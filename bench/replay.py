@@ -9,8 +9,8 @@ sign), a weekend shift of --weekend sigma (a second scenario has none) and N(0, 
 day-to-day wander. On a random --inject share of days the window moves a further delta away
 from the baseline, delta chosen so that the binned PSI between N(mu_t, 1) and
 N(mu_t + delta, 1) is --shift-psi: a change a person would want to hear about. Every window
-goes through the production path (`kl_udfs.udfs.drift_figures`, then
-`kl_udfs.verdict.decide`) with the default fixed rule, with `thresholds: learned`, and with
+goes through the production path (`kl_udfs.core.udfs.drift_figures`, then
+`kl_udfs.core.verdict.decide`) with the default fixed rule, with `thresholds: learned`, and with
 learned thresholds per weekday.
 
 Reported: false alarms (flagged share of the days without an injected change, after the first
@@ -32,9 +32,9 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from kl_udfs.bins import ColumnBins
-from kl_udfs.udfs import drift_figures
-from kl_udfs.verdict import Learning, Policy, decide
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.udfs import drift_figures
+from kl_udfs.core.verdict import Learning, Policy, decide
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bench" / "learned_thresholds.md"
 DAYS = 365

@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 from dashboards.store import Source, source_from_config, source_from_monitoring
-from kl_udfs.errors import KlDriftError
+from kl_udfs.core.errors import KlDriftError
 
 DEMO_CONFIG = Path("lakehouse/monitors.yaml")
 

@@ -30,7 +30,7 @@ from dashboards.queries import (
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
-from kl_udfs.contract import STATUS
+from kl_udfs.core.contract import STATUS
 
 
 def page(snap: Snapshot, state: ViewState) -> html.Div:

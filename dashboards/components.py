@@ -7,7 +7,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards.store import Snapshot
-from kl_udfs.contract import STATUS
+from kl_udfs.core.contract import STATUS
 
 
 def attrs(**values: object) -> dict[str, Any]:

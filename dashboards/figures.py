@@ -12,7 +12,7 @@ import pandas as pd
 
 from dashboards import labels
 from dashboards.queries import Histogram
-from kl_udfs.contract import DRIFT, ERROR, INSUFFICIENT, NO_DATA, OK, QUALITY_FAILED, STATUSES
+from kl_udfs.core.contract import DRIFT, ERROR, INSUFFICIENT, NO_DATA, OK, QUALITY_FAILED, STATUSES
 
 Figure = dict[str, Any]
 
@@ -39,7 +39,7 @@ def _stepped(stops: tuple[float, ...], colors: tuple[str, ...], top: float) -> l
 PSI_COLORS = _stepped(PSI_STOPS, PSI_DECADE_COLORS, PSI_MAX)
 BASELINE_COLOR, CURRENT_COLOR, DRIFT_COLOR = "#cbd5e1", "#2563eb", "#dc2626"
 # How each non-ok status of the contract is drawn on the heatmap: the cell colour is the PSI,
-# the marker says what the verdict is. Names and labels come from kl_udfs.contract.
+# the marker says what the verdict is. Names and labels come from kl_udfs.core.contract.
 MARKER_STYLES: dict[str, dict[str, Any]] = {
     DRIFT: {"symbol": "circle", "color": DRIFT_COLOR, "size": 10,
             "line": {"color": "#ffffff", "width": 1.5}},

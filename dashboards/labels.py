@@ -1,6 +1,6 @@
 """Plain-language labels for bins, shares and windows (pure functions, no Dash).
 
-Bin labels are the ones `kl_udfs.bins.ColumnBins.labels` writes. Numeric bins are intervals:
+Bin labels are the ones `kl_udfs.core.bins.ColumnBins.labels` writes. Numeric bins are intervals:
 with the baseline's range, "(-inf, low)" (below it), "[low, e1)", ..., "[em, high]",
 "(high, +inf)" (above it); baselines without a range have "(-inf, e1)", ..., "[em, +inf)".
 Categorical bins are the category itself, then "<other>" (and "<unseen>"). Both kinds end with
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kl_udfs.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL
+from kl_udfs.core.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL
 
 _INTERVAL = re.compile(r"^(?P<open>[\[(])(?P<low>.+), (?P<high>.+)(?P<close>[\])])$")
 

@@ -29,7 +29,7 @@ from dashboards.queries import (
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
-from kl_udfs.contract import OK, RULE, STATUS, STATUSES
+from kl_udfs.core.contract import OK, RULE, STATUS, STATUSES
 
 TABLE_ROWS = 10  # latest-window table: every non-ok column, then the largest PSI up to this
 SEVERITY = {s.name: s.rank for s in STATUSES}  # most urgent first; unknown statuses last

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboards.store import ConfiguredMonitor, Snapshot
-from kl_udfs.contract import DRIFT
+from kl_udfs.core.contract import DRIFT
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The monitoring tables of `kl_udfs.contract` as Arrow schemas, for reading and for writing
-synthetic tables. `tests/dashboard/test_schema.py` checks them against `kl_udfs.tables`."""
+"""The monitoring tables of `kl_udfs.core.contract` as Arrow schemas, for reading and for writing
+synthetic tables. `tests/dashboard/test_schema.py` checks them against `kl_udfs.spark.tables`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from kl_udfs import contract
+from kl_udfs.core import contract
 
 TS = pa.timestamp("us", tz="UTC")
 _SCALARS: dict[str, pa.DataType] = {

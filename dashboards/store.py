@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboards import schema
-from kl_udfs.errors import KlDriftError
+from kl_udfs.core.errors import KlDriftError
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Source:
 
 def source_from_config(path: str | Path) -> Source:
     """The monitoring location and monitors of a monitors YAML (KlDriftError when invalid)."""
-    from kl_udfs.config import load_config  # pydantic + yaml only
+    from kl_udfs.core.config import load_config  # pydantic + yaml only
 
     config = load_config(path)
     monitors = []

@@ -1,9 +1,9 @@
 """Synthetic monitoring tables, written with delta-rs (no Spark), for the benchmark and tests.
 
 The rows are made the way a real run makes them: multinomial draws on frozen bins
-(`kl_udfs.bins.ColumnBins`, so labels and bin roles are the engine's), figures from the
-engine's pandas adapter (`kl_udfs.udfs.drift_figures`) and statuses from its verdict
-(`kl_udfs.verdict.decide`). Columns named in `drift_columns` shift from window `drift_from` on;
+(`kl_udfs.core.bins.ColumnBins`, so labels and bin roles are the engine's), figures from the
+engine's pandas adapter (`kl_udfs.core.udfs.drift_figures`) and statuses from its verdict
+(`kl_udfs.core.verdict.decide`). Columns named in `drift_columns` shift from window `drift_from` on;
 every other column stays stationary.
 """
 
@@ -19,12 +19,12 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboards import schema
-from kl_udfs import contract
-from kl_udfs.bins import ColumnBins
-from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
-from kl_udfs.verdict import Policy
+from kl_udfs.core import contract
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
+from kl_udfs.core.verdict import Policy
 
-TOP_CONTRIBUTORS = 5  # as kl_udfs.drift.TOP_CONTRIBUTORS
+TOP_CONTRIBUTORS = 5  # as kl_udfs.spark.drift.TOP_CONTRIBUTORS
 CATEGORIES = ("grocery", "travel", "fuel", "online", "pharmacy", "apparel", "utilities", "atm")
 NULL_SHARE = 0.01
 OUT_OF_RANGE_SHARE = 0.03  # a drifting numeric column also gains values above the range
@@ -230,7 +230,7 @@ def _window_tables(monitor: SyntheticMonitor, columns: list[_Column],
 
 def _long_counts(column: _Column, baseline: np.ndarray, counts: np.ndarray,
                  column_idx: int) -> pd.DataFrame:
-    """One column's counts in the UDF's long input format (kl_udfs.udfs.INPUT_COLUMNS)."""
+    """One column's counts in the UDF's long input format (kl_udfs.core.udfs.INPUT_COLUMNS)."""
     windows, k = counts.shape
     return pd.DataFrame({
         "window_idx": np.repeat(np.arange(windows), k), "column_idx": column_idx,
@@ -244,8 +244,8 @@ def _long_counts(column: _Column, baseline: np.ndarray, counts: np.ndarray,
 def _drift_results(monitor: SyntheticMonitor, columns: list[_Column], counts: pd.DataFrame,
                    n_rows: np.ndarray) -> pd.DataFrame:
     """Figures and verdict of every (window, column): the drift_results columns of a run."""
-    from kl_udfs.udfs import drift_figures  # numpy/scipy only: no Spark
-    from kl_udfs.verdict import decide
+    from kl_udfs.core.udfs import drift_figures  # numpy/scipy only: no Spark
+    from kl_udfs.core.verdict import decide
 
     figures = drift_figures(counts, pseudo_count=DEFAULT_PSEUDO_COUNT, top_n=TOP_CONTRIBUTORS)
     figures["column_name"] = [columns[i].name for i in figures["column_idx"]]

@@ -55,7 +55,7 @@ fi
 if ! ls .cache/ivy/jars/io.delta_delta-spark_*.jar >/dev/null 2>&1; then
   echo "bootstrap: resolving the Delta jars from Maven Central into .cache/ivy"
   KLDRIFT_CACHE_DIR="$ROOT/.cache" .venv/bin/python - <<'PY'
-from kl_udfs.spark_session import get_spark
+from kl_udfs.spark.session import get_spark
 spark = get_spark("local[1]")
 spark.stop()
 PY

@@ -32,8 +32,8 @@ done
 
 # Coordinates, exclusions and the zip all come from the library, so they match the session's.
 mapfile -t found < <(KLDRIFT_CACHE_DIR=$CACHE "$PY" -c '
-from kl_udfs.shipping import package_zip
-from kl_udfs.spark_session import delta_package, excluded_packages
+from kl_udfs.spark.shipping import package_zip
+from kl_udfs.spark.session import delta_package, excluded_packages
 print(delta_package(), excluded_packages(), package_zip(), sep="\n")')
 [ ${#found[@]} -eq 3 ] || { echo "submit: could not build the kl_udfs zip" >&2; exit 1; }
 package=${found[0]} excludes=${found[1]} pyfiles=${found[2]}

@@ -1,19 +1,11 @@
-"""spark-submit entry point: build a monitor's baseline.
+"""spark-submit entry point in a checkout: kl_udfs/jobs/build_baseline.py, which the package ships.
 
-spark-submit jobs/build_baseline.py --config monitors.yaml --monitor card_transactions
+A deployment can copy this file, or submit the packaged one (the generated DAGs do).
 """
 
-from __future__ import annotations
-
 import sys
-from collections.abc import Sequence
 
-from kl_udfs.cli import main as kldrift
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return kldrift(["baseline", *(sys.argv[1:] if argv is None else argv)])
-
+from kl_udfs.jobs.build_baseline import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,20 +1,11 @@
-"""spark-submit entry point: drift of one window [start, end), e.g. an Airflow data interval.
+"""spark-submit entry point in a checkout: kl_udfs/jobs/compute_drift.py, which the package ships.
 
-spark-submit jobs/compute_drift.py --config monitors.yaml --monitor card_transactions \
-    --start 2026-03-01T00:00:00 --end 2026-03-02T00:00:00
+A deployment can copy this file, or submit the packaged one (the generated DAGs do).
 """
 
-from __future__ import annotations
-
 import sys
-from collections.abc import Sequence
 
-from kl_udfs.cli import main as kldrift
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return kldrift(["run", *(sys.argv[1:] if argv is None else argv)])
-
+from kl_udfs.jobs.compute_drift import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,14 +10,14 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kl_udfs.errors import BAD_INPUT_EXIT, GATE_FAILED_EXIT, KlDriftError
-from kl_udfs.output import FORMATS
+from kl_udfs.core.errors import BAD_INPUT_EXIT, GATE_FAILED_EXIT, KlDriftError
+from kl_udfs.core.output import FORMATS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from kl_udfs.config import Config
-from kl_udfs.windows import Window, parse_instant
+    from kl_udfs.core.config import Config
+from kl_udfs.core.windows import Window, parse_instant
 
 
 def _instant(text: str) -> datetime:
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", nargs="?", help="the SQL text (or use --file / --ready)")
     sql.add_argument("--file", type=Path, help="a .sql file with ${var} placeholders")
     sql.add_argument("--ready", metavar="NAME",
-                     help="a ready query from infra/sql/ by name (e.g. latest_status)")
+                     help="a ready query from kl_udfs/sql/ready/ by name (e.g. latest_status)")
     sql.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                      help="value for a ${NAME} placeholder (repeatable)")
     sql.add_argument("--limit", type=int, default=200, help="rows to print at most")
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSession:
-    from kl_udfs.spark_session import get_spark, under_spark_submit
+    from kl_udfs.spark.session import get_spark, under_spark_submit
 
     settings = config.spark if config else None
     # spark-submit's --master (an Airflow connection) wins over the config's default.
@@ -145,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
         from dashboards.cli import run_dashboard
 
         return run_dashboard(args.config, args.monitoring, args.host, args.port, args.refresh)
-    from kl_udfs import report, runner
-    from kl_udfs.config import load_config
+    from kl_udfs.core.config import load_config
+    from kl_udfs.jobs import runner
+    from kl_udfs.spark import report
 
     if args.command == "demo":
         if args.airflow:
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_demo(args.dir, args.scale, args.master)
     if args.command in ("sql", "sql-server"):
-        from kl_udfs.sql_commands import run_sql_command
+        from kl_udfs.sql.commands import run_sql_command
 
         return run_sql_command(args)
     # Only the named monitor is validated: another monitor's broken entry is not this job's.
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         identifier = runner.build_baseline(spark, config, args.monitor)
         print(f"baseline {identifier} stored for monitor '{args.monitor}'")
     elif args.command == "quality":
-        from kl_udfs.quality import check_window
+        from kl_udfs.quality.gate import check_window
 
         window = _window(args)
         outcome = check_window(spark, config, args.monitor, window)
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "status":
         print(report.render_status(report.status_rows(spark, config, args.monitor), args.format))
     elif args.command == "check":
-        from kl_udfs.integrity import audit_windows
+        from kl_udfs.spark.integrity import audit_windows
 
         audit = audit_windows(spark, config, args.monitor)
         print(audit.summary())

@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    from kl_udfs.spark_session import get_spark
+    from kl_udfs.spark.session import get_spark
 
     session = get_spark("local[2]", {"spark.sql.shuffle.partitions": "4",
                                      "spark.default.parallelism": "4"})

@@ -31,10 +31,10 @@ from bench.peers.data import REFERENCE_DAY, Shape, daily_table, dataset
 from bench.peers.kl_step import counts_frame, figures_and_verdicts, scipy_loop, timed
 from bench.peers.run import log, machine, run_shape
 from bench.peers.spark_contenders import CONFIG, MONITOR
-from kl_udfs import runner
-from kl_udfs.config import load_config
-from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
-from kl_udfs.spark_session import get_spark
+from kl_udfs.core.config import load_config
+from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
+from kl_udfs.jobs import runner
+from kl_udfs.spark.session import get_spark
 
 HERE = Path(__file__).resolve().parent
 SCANS = ["floor", "kl-drift pass", "kl-drift window"]

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import entropy
 
-from kl_udfs.defaults import DEFAULT_PSEUDO_COUNT
-from kl_udfs.udfs import drift_figures
-from kl_udfs.verdict import Policy, decide
+from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
+from kl_udfs.core.udfs import drift_figures
+from kl_udfs.core.verdict import Policy, decide
 
 
 def counts_frame(column_windows: int, bins: int, seed: int = 7) -> pd.DataFrame:

@@ -38,10 +38,10 @@ from bench.peers.spark_contenders import (
     gx_counts,
     prepare,
 )
-from kl_udfs.bins import ColumnBins
-from kl_udfs.seen import might_contain
-from kl_udfs.spark_session import get_spark
-from kl_udfs.tables import PROFILES, read_table
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.seen import might_contain
+from kl_udfs.spark.session import get_spark
+from kl_udfs.spark.tables import PROFILES, read_table
 
 HERE = Path(__file__).resolve().parent
 AGREE = 1e-9

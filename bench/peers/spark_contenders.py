@@ -19,13 +19,13 @@ from pyspark.sql import functions as F
 from scipy.stats import entropy
 
 from bench.peers.data import REFERENCE_DAY, WINDOW_DAY, Dataset
-from kl_udfs import runner
-from kl_udfs.bins import CATEGORICAL, ColumnBins
-from kl_udfs.config import Config, load_config
-from kl_udfs.histogram import window_histograms
-from kl_udfs.store import load_baseline
-from kl_udfs.tables import DRIFT_RESULTS, read_table
-from kl_udfs.windows import Window
+from kl_udfs.core.bins import CATEGORICAL, ColumnBins
+from kl_udfs.core.config import Config, load_config
+from kl_udfs.core.windows import Window
+from kl_udfs.jobs import runner
+from kl_udfs.spark.histogram import window_histograms
+from kl_udfs.spark.store import load_baseline
+from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
 
 MONITOR = "bench"
 WINDOW = Window(WINDOW_DAY, WINDOW_DAY + (WINDOW_DAY - REFERENCE_DAY))
@@ -130,7 +130,7 @@ def great_expectations(setup: Setup) -> KL:
     """
     from great_expectations import expectations as gxe
 
-    from kl_udfs.quality import run_expectations
+    from kl_udfs.quality.gate import run_expectations
 
     expectations, names = [], []
     for i, b in enumerate(setup.bins):

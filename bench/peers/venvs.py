@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kl_udfs.spark_session import cache_dir
+from kl_udfs.core.cache import cache_dir
 
 PEERS: dict[str, list[str]] = {
     "duckdb": ["duckdb==2.0.0"],

@@ -15,9 +15,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from kl_udfs.core.cache import cache_dir
+from kl_udfs.core.errors import KlDriftError
 from kl_udfs.demo.run import RANGES, report_demo, write_demo
-from kl_udfs.errors import KlDriftError
-from kl_udfs.spark_session import cache_dir
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 

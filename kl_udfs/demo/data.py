@@ -324,7 +324,7 @@ def _check_positive(**values: int) -> None:
 
 
 def _naive_utc(instant: datetime) -> datetime:
-    """Naive UTC, the convention of the tables and of ``kl_udfs.windows``."""
+    """Naive UTC, the convention of the tables and of ``kl_udfs.core.windows``."""
     if instant.tzinfo is not None:
         instant = instant.astimezone(UTC).replace(tzinfo=None)
     return instant

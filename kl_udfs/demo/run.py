@@ -10,13 +10,14 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from kl_udfs import report, runner
-from kl_udfs.config import Config, load_config
-from kl_udfs.contract import DRIFT
+from kl_udfs.core.config import Config, load_config
+from kl_udfs.core.contract import DRIFT
 from kl_udfs.demo import data
 from kl_udfs.demo.tables import write_delta
-from kl_udfs.spark_session import get_spark
-from kl_udfs.tables import DRIFT_RESULTS, read_table
+from kl_udfs.jobs import runner
+from kl_udfs.spark import report
+from kl_udfs.spark.session import get_spark
+from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
 
 TEMPLATE = Path(__file__).with_name("monitors.yaml")
 CARD_RANGE = (datetime(2026, 1, 31), datetime(2026, 4, 1))  # days 30..89, after the baseline

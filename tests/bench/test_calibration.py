@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench import calibration
-from kl_udfs import contract
+from kl_udfs.core import contract
 
 
 def _rows(report: str, section: str) -> list[list[str]]:

@@ -20,7 +20,7 @@ def test_backfill_and_kl_step_curves_are_measured_and_drawn(spark: Any, tmp_path
     from bench.peers import curves
     from bench.peers.run import machine
     from bench.peers.spark_contenders import MONITOR
-    from kl_udfs.tables import DRIFT_RESULTS, read_table
+    from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
 
     plan = curves.Plan(rows=[], columns=[], columns_rows=0, cardinality=[], cardinality_rows=0,
                        windows=[1, 3], rows_per_window=300, column_windows=[50, 200], repeat=1)

@@ -119,7 +119,7 @@ def _free(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    from kl_udfs.spark_session import cache_dir
+    from kl_udfs.core.cache import cache_dir
 
     state = cache_dir() / "cluster-tests"
     env = {**os.environ, **jobs.spark_env(), "KLDRIFT_CLUSTER_DIR": str(state),
@@ -161,9 +161,9 @@ def lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def reference(spark: Any, lake: Path) -> dict[tuple[str, str, datetime], dict[str, Any]]:
     """Every window any test computes, by the same code on the local[2] session."""
-    from kl_udfs import runner
-    from kl_udfs.config import load_config
-    from kl_udfs.windows import Window
+    from kl_udfs.core.config import load_config
+    from kl_udfs.core.windows import Window
+    from kl_udfs.jobs import runner
 
     config = load_config(lake / "local" / "monitors.yaml")
     for monitor in ("payments", "payments_core"):
@@ -183,8 +183,8 @@ def cluster_backfill(request: pytest.FixtureRequest, spark: Any, cluster: Cluste
     `payments_core`'s baseline is then built locally into the cluster's tables: the
     concurrency test needs it and it is not what is being tested.
     """
-    from kl_udfs import runner
-    from kl_udfs.config import load_config
+    from kl_udfs.core.config import load_config
+    from kl_udfs.jobs import runner
 
     place = lake / "cluster"
     config = place / "monitors.yaml"

@@ -28,7 +28,7 @@ EXACT = ("baseline_id", "status", "current_count", "baseline_count", "column_kin
 
 
 def spark_env() -> dict[str, str]:
-    from kl_udfs.spark_session import cache_dir
+    from kl_udfs.core.cache import cache_dir
 
     python = str(VENV_BIN / "python")
     return {"KLDRIFT_CACHE_DIR": str(cache_dir()), "PYSPARK_PYTHON": python,
@@ -84,7 +84,7 @@ Key = tuple[str, str, datetime]
 
 def drift_rows(spark: Any, place: Path) -> dict[Key, dict[str, Any]]:
     """drift_results of a run place, keyed by (monitor, column, window_start); no duplicates."""
-    from kl_udfs.tables import DRIFT_RESULTS, read_table
+    from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
 
     rows = read_table(spark, str(place / "monitoring"), DRIFT_RESULTS).collect()
     keyed = {(r["monitor"], r["column_name"], r["window_start"]): r.asDict(recursive=True)

@@ -14,7 +14,7 @@ def _origin(_: object) -> str:
 
 def main() -> None:
     import kl_udfs
-    from kl_udfs.spark_session import get_spark
+    from kl_udfs.spark.session import get_spark
 
     spark = get_spark()
     executors = spark.sparkContext.parallelize(range(4), 4).map(_origin).distinct().collect()

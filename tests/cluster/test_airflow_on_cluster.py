@@ -27,8 +27,8 @@ def test_drift_dag_runs_one_window_through_spark_submit_on_the_cluster(  # type:
     from airflow.dag_processing.dagbag import DagBag
     from pyspark.sql import functions as F
 
-    from kl_udfs.config import load_config
-    from kl_udfs.tables import RUNS, read_table
+    from kl_udfs.core.config import load_config
+    from kl_udfs.spark.tables import RUNS, read_table
 
     host, port = cluster.master.rsplit(":", 1)
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(

@@ -21,8 +21,8 @@ POLL_S = 0.05
 
 
 def _audit(spark: Any, place: Path, monitor: str = "payments") -> Any:
-    from kl_udfs.config import load_config
-    from kl_udfs.integrity import audit_windows
+    from kl_udfs.core.config import load_config
+    from kl_udfs.spark.integrity import audit_windows
 
     return audit_windows(spark, load_config(place / "monitors.yaml"), monitor)
 
@@ -85,9 +85,10 @@ def test_killed_worker_the_job_finishes_with_the_same_results(  # type: ignore[n
 def test_killed_driver_leaves_whole_windows_and_a_rerun_completes(  # type: ignore[no-untyped-def]
         spark, cluster: Cluster, crash_place: Path, reference, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from kl_udfs import cli, runner
-    from kl_udfs.config import load_config
-    from kl_udfs.tables import RUNS, read_table
+    from kl_udfs import cli
+    from kl_udfs.core.config import load_config
+    from kl_udfs.jobs import runner
+    from kl_udfs.spark.tables import RUNS, read_table
 
     tables = crash_place / "monitoring"
     argv = jobs.kldrift_argv(cluster, "backfill", "--config", crash_place / "monitors.yaml",

@@ -72,9 +72,9 @@ def test_concurrent_windows_of_two_monitors_all_land(  # type: ignore[no-untyped
         spark, submitted: dict[str, Any], cluster_backfill: Path, reference) -> None:
     from pyspark.sql import functions as F
 
-    from kl_udfs.config import load_config
-    from kl_udfs.integrity import audit_windows
-    from kl_udfs.tables import RUNS, read_table
+    from kl_udfs.core.config import load_config
+    from kl_udfs.spark.integrity import audit_windows
+    from kl_udfs.spark.tables import RUNS, read_table
 
     for (monitor, n), code in submitted["codes"].items():
         log = submitted["logs"] / f"{monitor}-{n}.log"

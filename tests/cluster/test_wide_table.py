@@ -52,10 +52,10 @@ def test_200_columns_and_an_all_distinct_string_on_the_cluster(  # type: ignore[
         spark, cluster: Cluster, wide_lake: Path) -> None:
     from pyspark.sql import functions as F
 
-    from kl_udfs.bins import ColumnBins
-    from kl_udfs.config import load_config
-    from kl_udfs.integrity import audit_windows
-    from kl_udfs.tables import BASELINES, PROFILES, read_table
+    from kl_udfs.core.bins import ColumnBins
+    from kl_udfs.core.config import load_config
+    from kl_udfs.spark.integrity import audit_windows
+    from kl_udfs.spark.tables import BASELINES, PROFILES, read_table
 
     config = wide_lake / "monitors.yaml"
     jobs.kldrift(cluster, "baseline", "--config", config, "--monitor", "wide")

@@ -21,7 +21,7 @@ from dashboards.store import (
     source_from_monitoring,
 )
 from dashboards.synthetic import SyntheticMonitor, write_monitoring
-from kl_udfs import contract
+from kl_udfs.core import contract
 from tests.dashboard.conftest import CARDS, find, nodes, text, tree, write_config
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from dashboards import labels
-from kl_udfs.bins import ColumnBins
+from kl_udfs.core.bins import ColumnBins
 
 
 def test_numeric_bins_read_as_ranges() -> None:

@@ -18,7 +18,7 @@ from dashboards import app as dash_app
 from dashboards import figures, labels, overview, schema
 from dashboards.store import Snapshot, load_snapshot, source_from_config, source_from_monitoring
 from dashboards.synthetic import SyntheticMonitor, write_monitoring
-from kl_udfs import contract
+from kl_udfs.core import contract
 from tests.dashboard.conftest import find, text, tree
 
 THRESHOLD = contract.RULE["psi"].default_threshold or 0.0

@@ -1,4 +1,5 @@
-"""The dashboard's Arrow schemas are the monitoring-table contract, as kl_udfs.tables has it."""
+"""The dashboard's Arrow schemas are the monitoring-table contract, as kl_udfs.spark.tables
+has it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from dashboards import schema
-from kl_udfs import contract, tables
+from kl_udfs.core import contract
+from kl_udfs.spark import tables
 
 SPARK_TO_ARROW = {"string": pa.string(), "double": pa.float64(), "bigint": pa.int64(),
                   "int": pa.int32(), "boolean": pa.bool_(), "timestamp": schema.TS}

@@ -18,7 +18,7 @@ from dashboards.store import (
     source_from_monitoring,
 )
 from dashboards.synthetic import SyntheticMonitor, monitor_tables, write_monitoring
-from kl_udfs.errors import KlDriftError
+from kl_udfs.core.errors import KlDriftError
 from tests.dashboard.conftest import CARDS
 
 

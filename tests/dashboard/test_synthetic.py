@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboards.synthetic import SHORT_ROWS, SyntheticMonitor, monitor_tables
-from kl_udfs import contract
+from kl_udfs.core import contract
 from tests.dashboard.conftest import CARDS
 
 

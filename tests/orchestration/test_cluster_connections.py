@@ -33,7 +33,7 @@ def _documented() -> dict[str, dict[str, object]]:
 
 def _command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
              connection: dict[str, object]) -> list[str]:
-    from kl_udfs.airflow_dags import build_dags
+    from kl_udfs.airflow.dags import build_dags
 
     config = tmp_path / "monitors.yaml"
     config.write_text("monitoring: {path: s3a://lake/monitoring}\nmonitors:\n"

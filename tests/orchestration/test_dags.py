@@ -89,10 +89,10 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 
 @pytest.fixture(scope="module")
 def lake(spark, airflow_db):  # type: ignore[no-untyped-def]
-    from kl_udfs import runner
-    from kl_udfs.airflow_dags import load_monitors
+    from kl_udfs.airflow.dags import load_monitors
     from kl_udfs.demo import data
     from kl_udfs.demo.tables import _utc, write_delta
+    from kl_udfs.jobs import runner
 
     LAKE.mkdir(parents=True, exist_ok=True)
     CONFIG.write_text(CONFIG_TEXT)
@@ -119,7 +119,7 @@ def _dagbag():  # type: ignore[no-untyped-def]
 
 
 def _results(spark, config):  # type: ignore[no-untyped-def]
-    from kl_udfs.tables import DRIFT_RESULTS, read_table
+    from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
 
     return read_table(spark, config.monitoring.path, DRIFT_RESULTS)
 
@@ -171,7 +171,7 @@ def test_a_monitor_with_several_problems_shows_them_one_a_line(
     monkeypatch.setenv("KLDRIFT_CONFIG", str(config))
     from airflow.dag_processing.dagbag import DagBag
 
-    from kl_udfs.errors import KlDriftError
+    from kl_udfs.core.errors import KlDriftError
 
     dag = DagBag(dag_folder=str(ROOT / "dags" / "kldrift_monitors.py")).dags["kldrift_drift__typo"]
     unknown = "monitor 'typo': monitors.0.timestamp_colum: unknown key, did you mean"
@@ -204,7 +204,7 @@ def test_parsing_the_dag_files_imports_nothing_heavy(lake) -> None:  # type: ign
 
 @pytest.mark.parametrize("catchup", [True, False])
 def test_catchup_comes_from_the_monitor(catchup: bool, tmp_path: Path) -> None:
-    from kl_udfs.airflow_dags import build_dags
+    from kl_udfs.airflow.dags import build_dags
 
     config = tmp_path / "monitors.yaml"
     setting = f"    catchup: {str(catchup).lower()}\n"
@@ -240,7 +240,7 @@ def test_three_windows_through_airflow(spark, lake, webhook) -> None:  # type: i
     """A clean, a dirty and a drifting window: one row per (column, window), the gate's
     failure shown on the run and on the rows, and one alert, for the drifting window only.
     Running a window's DAG again changes nothing but the run that wrote its rows."""
-    from kl_udfs.tables import QUALITY_RESULTS, read_table
+    from kl_udfs.spark.tables import QUALITY_RESULTS, read_table
 
     dag = _dagbag().get_dag("kldrift_drift__cards")
     runs = {day: _run(dag, day) for day in DATES}
@@ -311,7 +311,7 @@ def test_backfill_dag_gives_the_scheduled_runs_values(spark, lake) -> None:  # t
 
 
 def test_missing_table_is_reported_by_the_task(spark, lake) -> None:  # type: ignore[no-untyped-def]
-    from kl_udfs.tables import RUNS, read_table
+    from kl_udfs.spark.tables import RUNS, read_table
 
     dag = _dagbag().get_dag("kldrift_drift__ghost")
     run = _run(dag, DATES[0])
@@ -345,7 +345,7 @@ def test_asset_event_recorded_for_drift(lake) -> None:  # type: ignore[no-untype
 
 
 def test_retraining_dag_records_the_request(lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from kl_udfs.retraining import REQUESTS_FILE, record_request
+    from kl_udfs.airflow.retraining import REQUESTS_FILE, record_request
 
     path = record_request(str(tmp_path), "cards", [{"asset": "kldrift://cards/drift"}])
     assert path.name == REQUESTS_FILE
@@ -440,7 +440,7 @@ def _task_log_tail(dag_id: str) -> str:
 def test_drift_asset_triggers_retraining_through_the_scheduler(lake, scheduler) -> None:  # type: ignore[no-untyped-def]
     """The scheduler picks up the drift asset event emitted by the drifting window's alert
     and runs the retraining DAG."""
-    from kl_udfs.retraining import REQUESTS_FILE
+    from kl_udfs.airflow.retraining import REQUESTS_FILE
 
     requests = Path(lake.monitoring.path) / REQUESTS_FILE
     requests.unlink(missing_ok=True)

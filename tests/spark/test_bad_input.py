@@ -25,13 +25,13 @@ import numpy as np
 import pytest
 
 from kl_udfs import cli
-from kl_udfs.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL
-from kl_udfs.config import Config, parse_config
-from kl_udfs.errors import KlDriftError
-from kl_udfs.runner import build_baseline, compute_windows
-from kl_udfs.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
-from kl_udfs.tables import table_path as monitoring_path
-from kl_udfs.windows import Window
+from kl_udfs.core.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL
+from kl_udfs.core.config import Config, parse_config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.windows import Window
+from kl_udfs.jobs.runner import build_baseline, compute_windows
+from kl_udfs.spark.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
+from kl_udfs.spark.tables import table_path as monitoring_path
 
 pytestmark = pytest.mark.spark
 

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kl_udfs import baseline
-from kl_udfs.baseline import learn_bins, learn_with_counts
-from kl_udfs.bins import ColumnBins
-from kl_udfs.columns import ColumnChoice
-from kl_udfs.histogram import SUM_COLUMNS, window_histograms
-from kl_udfs.seen import build_filter, might_contain, xxhash64
-from kl_udfs.stats import moments
-from kl_udfs.windows import split
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.seen import build_filter, might_contain, xxhash64
+from kl_udfs.core.stats import moments
+from kl_udfs.core.windows import split
+from kl_udfs.spark import baseline
+from kl_udfs.spark.baseline import learn_bins, learn_with_counts
+from kl_udfs.spark.columns import ColumnChoice
+from kl_udfs.spark.histogram import SUM_COLUMNS, window_histograms
 
 pytestmark = pytest.mark.spark
 
@@ -103,7 +103,7 @@ def test_many_windows_in_one_pass_equal_one_pass_per_window(frame, rows) -> None
 def test_columns_scanned_in_groups_count_the_same(  # type: ignore[no-untyped-def]
         frame, rows, monkeypatch: pytest.MonkeyPatch, group_columns: int) -> None:
     """A wide table's column groups (here of 1 and 2 columns) are unioned into the same cells."""
-    from kl_udfs import histogram
+    from kl_udfs.spark import histogram
 
     monkeypatch.setattr(histogram, "GROUP_COLUMNS", group_columns)
     bins = _bins()

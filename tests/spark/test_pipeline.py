@@ -12,14 +12,15 @@ import pytest
 from pyspark.sql import functions as F
 from scipy.stats import entropy, kurtosis
 
-from kl_udfs import contract, runner
-from kl_udfs.config import Config, parse_config
+from kl_udfs.core import contract
+from kl_udfs.core.config import Config, parse_config
+from kl_udfs.core.stats import compare
+from kl_udfs.core.windows import Window
 from kl_udfs.demo import data
 from kl_udfs.demo.tables import write_delta
-from kl_udfs.report import drift_summary, status_table
-from kl_udfs.stats import compare
-from kl_udfs.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
-from kl_udfs.windows import Window
+from kl_udfs.jobs import runner
+from kl_udfs.spark.report import drift_summary, status_table
+from kl_udfs.spark.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
 
 pytestmark = pytest.mark.spark
 
@@ -272,7 +273,7 @@ OLD_DRIFT_RESULTS = (
 
 def test_a_table_of_the_old_contract_gains_the_new_columns_and_keeps_its_rows(
         spark, lake, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from kl_udfs.tables import table_path
+    from kl_udfs.spark.tables import table_path
 
     root, _ = lake
     shutil.copytree(root / "raw", tmp_path / "raw")

@@ -11,11 +11,14 @@ import pytest
 import yaml
 
 from jobs import check_quality
-from kl_udfs.bins import ColumnBins
-from kl_udfs.config import Config, parse_config
-from kl_udfs.errors import KlDriftError
-from kl_udfs.histogram import window_histograms
-from kl_udfs.quality import (
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.config import Config, parse_config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.stats import compare
+from kl_udfs.core.stats.kl import kl_from_probabilities
+from kl_udfs.core.stats.segments import Segments
+from kl_udfs.core.windows import Window
+from kl_udfs.quality.gate import (
     BETWEEN,
     COLUMN_EXISTS,
     IN_SET,
@@ -28,11 +31,8 @@ from kl_udfs.quality import (
     failed_windows,
     run_expectations,
 )
-from kl_udfs.stats import compare
-from kl_udfs.stats.kl import kl_from_probabilities
-from kl_udfs.stats.segments import Segments
-from kl_udfs.tables import QUALITY_RESULTS, RUNS, read_table, table_path
-from kl_udfs.windows import Window
+from kl_udfs.spark.histogram import window_histograms
+from kl_udfs.spark.tables import QUALITY_RESULTS, RUNS, read_table, table_path
 
 pytestmark = pytest.mark.spark
 

@@ -1,4 +1,4 @@
-"""Every ready query in infra/sql/, through `kldrift sql` and a real Thrift server + beeline.
+"""Every ready query (kl_udfs/sql/ready/), through `kldrift sql` and a Thrift server + beeline.
 
 Expected rows come from the monitoring tables read with delta-rs and pandas (no Spark), and from
 the demo's ground truth: the demo drifts `amount` and `channel` of card_transactions from day 60.
@@ -23,15 +23,17 @@ import pytest
 import yaml
 from deltalake import DeltaTable
 
-from kl_udfs import contract, runner, thrift_server
 from kl_udfs.cli import main
-from kl_udfs.config import load_config
+from kl_udfs.core import contract
+from kl_udfs.core.config import load_config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.windows import Window
 from kl_udfs.demo import data
-from kl_udfs.errors import KlDriftError
-from kl_udfs.quality import check_window
-from kl_udfs.sql_local import run_sql
-from kl_udfs.sql_queries import load_query, ready_queries, registration_sql
-from kl_udfs.windows import Window
+from kl_udfs.jobs import runner
+from kl_udfs.quality.gate import check_window
+from kl_udfs.sql import thrift_server
+from kl_udfs.sql.local import run_sql
+from kl_udfs.sql.queries import load_query, ready_queries, registration_sql
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.spark
@@ -186,8 +188,8 @@ def test_kldrift_sql_command_prints_a_table(lake: Path, spark: Any,
     (["SELECT 1; SELECT 2"], "exactly one statement"),
     (["SELECT * FROM monitoring.no_such_table"], "query failed"),
     (["--ready", "nope"], "no ready query 'nope'"),
-    (["--file", "infra/sql/kl_history.sql", "--var", "column"], "not name=value"),
-    (["--file", "infra/sql/nope.sql"], "cannot read SQL file"),
+    (["--file", "kl_udfs/sql/ready/kl_history.sql", "--var", "column"], "not name=value"),
+    (["--file", "kl_udfs/sql/ready/nope.sql"], "cannot read SQL file"),
 ])
 def test_kldrift_sql_bad_input(lake: Path, spark: Any, capsys: pytest.CaptureFixture[str],
                                argv: list[str], message: str) -> None:

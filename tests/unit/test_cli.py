@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 from pyspark.sql import Row
 
-from kl_udfs import cli, report, spark_session, sql_local
-from kl_udfs.output import format_json
+from kl_udfs import cli
+from kl_udfs.core.output import format_json
+from kl_udfs.spark import report
+from kl_udfs.spark import session as spark_session
+from kl_udfs.sql import local as sql_local
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from kl_udfs import contract
-from kl_udfs.config import load_config, parse_config
-from kl_udfs.errors import KlDriftError
-from kl_udfs.stats import DEFAULT_PSEUDO_COUNT
-from kl_udfs.windows import Window, align_down, parse_duration, parse_instant, split
+from kl_udfs.core import contract
+from kl_udfs.core.config import load_config, parse_config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.stats import DEFAULT_PSEUDO_COUNT
+from kl_udfs.core.windows import Window, align_down, parse_duration, parse_instant, split
 
 
 def _monitor(**overrides: Any) -> dict[str, Any]:

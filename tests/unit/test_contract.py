@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kl_udfs import contract
-from kl_udfs.config import ColumnThresholds, Thresholds
-from kl_udfs.tables import ALL_TABLES, spark_type
-from kl_udfs.udfs import FIGURE_COLUMNS, RULE_INPUTS
-from kl_udfs.verdict import VERDICT_COLUMNS
+from kl_udfs.core import contract
+from kl_udfs.core.config import ColumnThresholds, Thresholds
+from kl_udfs.core.udfs import FIGURE_COLUMNS, RULE_INPUTS
+from kl_udfs.core.verdict import VERDICT_COLUMNS
+from kl_udfs.spark.tables import ALL_TABLES, spark_type
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,10 +46,11 @@ def test_status_ranks_are_a_total_order() -> None:
 
 
 def test_data_dictionary_is_generated_from_the_contract() -> None:
-    printed = subprocess.run([sys.executable, "-m", "kl_udfs.contract"], check=True,
+    printed = subprocess.run([sys.executable, "-m", "kl_udfs.core.contract"], check=True,
                              capture_output=True, text=True, cwd=ROOT).stdout
     assert printed == contract.data_dictionary()
     assert (ROOT / "docs" / "data-dictionary.md").read_text() == printed, (
-        "docs/data-dictionary.md is stale: python -m kl_udfs.contract > docs/data-dictionary.md")
+        "docs/data-dictionary.md is stale: "
+        "python -m kl_udfs.core.contract > docs/data-dictionary.md")
     for table in contract.TABLES:
         assert all(f"| `{c.name}` |" in printed for c in table.columns)

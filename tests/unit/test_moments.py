@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from scipy.stats import kurtosis, skew, ttest_ind, ttest_ind_from_stats
 
-from kl_udfs import contract
-from kl_udfs.bins import ColumnBins
-from kl_udfs.stats import moments
-from kl_udfs.udfs import drift_figures
-from kl_udfs.verdict import Policy, decide
+from kl_udfs.core import contract
+from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.stats import moments
+from kl_udfs.core.udfs import drift_figures
+from kl_udfs.core.verdict import Policy, decide
 
 
 def _of(values: np.ndarray, center: float = 0.0, scale: float = 1.0) -> moments.Moments:

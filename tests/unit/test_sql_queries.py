@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kl_udfs.errors import KlDriftError
-from kl_udfs.sql_local import _split
-from kl_udfs.sql_queries import parse_query, parse_vars, ready_queries, registration_sql
-from kl_udfs.tables import ALL_TABLES
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.spark.tables import ALL_TABLES
+from kl_udfs.sql.local import _split
+from kl_udfs.sql.queries import parse_query, parse_vars, ready_queries, registration_sql
 
 
 @pytest.mark.parametrize("text, count", [

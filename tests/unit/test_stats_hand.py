@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from kl_udfs.stats import (
+from kl_udfs.core.stats import (
     DEFAULT_PSEUDO_COUNT,
     Segments,
     compare,
@@ -17,7 +17,7 @@ from kl_udfs.stats import (
     smoothed_probabilities,
     top_contributors,
 )
-from kl_udfs.stats.segments import MAX_TOTAL
+from kl_udfs.core.stats.segments import MAX_TOTAL
 
 RTOL = 1e-12
 

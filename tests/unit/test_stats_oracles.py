@@ -1,4 +1,4 @@
-"""kl_udfs.stats against independent scipy implementations, on fuzzed histograms."""
+"""kl_udfs.core.stats against independent scipy implementations, on fuzzed histograms."""
 
 from decimal import Decimal, localcontext
 
@@ -10,7 +10,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.special import chdtrc
 from scipy.stats import chi2_contingency, entropy
 
-from kl_udfs.stats import Segments, compare
+from kl_udfs.core.stats import Segments, compare
 
 RTOL, ATOL = 1e-9, 1e-12
 FUZZ = settings(max_examples=200, deadline=None)

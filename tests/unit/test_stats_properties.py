@@ -1,4 +1,4 @@
-"""Mathematical properties of kl_udfs.stats that must hold for every valid input."""
+"""Mathematical properties of kl_udfs.core.stats that must hold for every valid input."""
 
 import numpy as np
 import numpy.typing as npt
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kl_udfs.stats import Comparison, Segments, compare, top_contributors
+from kl_udfs.core.stats import Comparison, Segments, compare, top_contributors
 
 FUZZ = settings(max_examples=200, deadline=None)
 
@@ -115,7 +115,7 @@ def test_scaling_counts_and_pseudo_count_together_changes_only_the_test(
         np.testing.assert_allclose(getattr(scaled, name), getattr(r, name), rtol=1e-9, atol=1e-12)
     # G scales linearly with the sample size (so the p-value moves); dof does not change.
     grand = r.baseline_total + r.current_total
-    # Rounding of G is relative to the sample size (see kl_udfs.stats.gtest).
+    # Rounding of G is relative to the sample size (see kl_udfs.core.stats.gtest).
     err = np.abs(scaled.g_statistic - s * r.g_statistic)
     assert np.all(err <= 1e-9 * s * r.g_statistic + 1e-14 * s * grand)
     np.testing.assert_array_equal(scaled.dof, r.dof)

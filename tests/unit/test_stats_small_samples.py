@@ -9,15 +9,15 @@ import pytest
 from scipy.special import xlogy
 from scipy.stats import false_discovery_control, fisher_exact
 
-from kl_udfs.bins import ColumnBins, ranged_counts
-from kl_udfs.stats import Segments, compare
-from kl_udfs.stats.bias import PSI_SCALE, corrected_divergence, effective_rows
-from kl_udfs.stats.exact import (
+from kl_udfs.core.bins import ColumnBins, ranged_counts
+from kl_udfs.core.stats import Segments, compare
+from kl_udfs.core.stats.bias import PSI_SCALE, corrected_divergence, effective_rows
+from kl_udfs.core.stats.exact import (
     monte_carlo_g_p_values,
     overwhelming,
     share_increase_p_values,
 )
-from kl_udfs.stats.multiplicity import bh_q_values
+from kl_udfs.core.stats.multiplicity import bh_q_values
 
 
 def _g(table: np.ndarray) -> float:

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kl_udfs import seen
-from kl_udfs.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL, ColumnBins
-from kl_udfs.seen import build_filter, might_contain, xxhash64
-from kl_udfs.udfs import drift_figures
-from kl_udfs.verdict import Policy, decide
+from kl_udfs.core import seen
+from kl_udfs.core.bins import NULL_LABEL, OTHER_LABEL, UNSEEN_LABEL, ColumnBins
+from kl_udfs.core.seen import build_filter, might_contain, xxhash64
+from kl_udfs.core.udfs import drift_figures
+from kl_udfs.core.verdict import Policy, decide
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy.stats import false_discovery_control
 
-from kl_udfs import contract
-from kl_udfs.config import parse_config
-from kl_udfs.verdict import LEARNED, Learning, Policy, decide
+from kl_udfs.core import contract
+from kl_udfs.core.config import parse_config
+from kl_udfs.core.verdict import LEARNED, Learning, Policy, decide
 
 Z = contract.EFFECT_BOUND_Z
 

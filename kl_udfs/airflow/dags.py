@@ -1,0 +1,232 @@
+"""A drift, a baseline and a backfill DAG per monitor, generated from the monitors config.
+
+Parse time stays cheap: the config (YAML + pydantic) is read, nothing else: no Spark session,
+no table I/O, no numpy. A monitor whose config entry is broken still gets its DAGs; their one
+task fails with the error, so the problem shows in Airflow and other monitors are unaffected.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kl_udfs.core.config import Config, Monitor, parse_config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.resources import packaged
+
+CONFIG_ENV = "KLDRIFT_CONFIG"
+SPARK_CONN_ENV = "KLDRIFT_SPARK_CONN_ID"
+# kl_udfs as a zip or wheel for cluster deploy mode, where the driver has no checkout either.
+PY_FILES_ENV = "KLDRIFT_PY_FILES"
+WEBHOOK_ENV = "KLDRIFT_WEBHOOK_URL"
+CHECKOUT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = CHECKOUT / "lakehouse" / "monitors.yaml"
+DEFAULT_START = datetime(2026, 1, 1)
+RETRY_DELAY_ENV = "KLDRIFT_RETRY_DELAY_S"
+
+
+def default_args() -> dict[str, Any]:
+    """Retries for every kl-drift task: transient failures (a restart, a lost executor) pass."""
+    delay = timedelta(seconds=float(os.environ.get(RETRY_DELAY_ENV, "60")))
+    return {"retries": 2, "retry_delay": delay}
+
+
+def drift_asset_uri(monitor: str) -> str:
+    return f"kldrift://{monitor}/drift"
+
+
+def cron_for(length: timedelta) -> str:
+    """The cron whose consecutive ticks are windows of this length (UTC, aligned)."""
+    minutes = int(length.total_seconds() // 60)
+    if length != timedelta(minutes=minutes) or minutes <= 0:
+        raise ValueError(f"window {length} is not a whole number of minutes")
+    if minutes < 60 and 60 % minutes == 0:
+        return f"*/{minutes} * * * *" if minutes > 1 else "* * * * *"
+    if minutes % 60 == 0 and minutes < 24 * 60 and (24 * 60) % minutes == 0:
+        hours = minutes // 60
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    if minutes == 24 * 60:
+        return "0 0 * * *"
+    if minutes == 7 * 24 * 60:
+        return "0 0 * * 1"
+    raise ValueError(f"window {length} does not divide an hour, a day or a week evenly")
+
+
+def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config | None]:
+    """Valid monitors, and (name, error) for each broken entry; None config if all is broken."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        entries = list(data.get("monitors") or []) if isinstance(data, dict) else None
+    except (OSError, yaml.YAMLError) as error:
+        return [("config", f"{path}: {' '.join(str(error).split())}")], None
+    if entries is None:
+        return [("config", f"{path}: expected a mapping with 'monitors'")], None
+    shared = {k: v for k, v in data.items() if k != "monitors"}
+    results: list[Monitor | tuple[str, str]] = []
+    config = None
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        try:
+            one = parse_config({**shared, "monitors": [entry]}, path.parent.resolve(), str(path))
+            results.append(one.monitors[0])
+            config = config or one
+        except KlDriftError as error:
+            results.append((str(name or f"monitor_{i}"), str(error)))
+    return results, config
+
+
+def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
+                window_args: bool, extra_args: tuple[str, ...] = (), **kwargs: Any) -> Any:
+    from kl_udfs.airflow.operators import KlDriftSubmitOperator
+    from kl_udfs.core.cache import cache_dir
+    from kl_udfs.spark.session import delta_package, excluded_packages
+
+    args = ["--config", str(config_path), "--monitor", monitor]
+    if window_args:
+        args += ["--start", "{{ data_interval_start.isoformat() }}",
+                 "--end", "{{ data_interval_end.isoformat() }}"]
+    args += extra_args
+    python = os.environ.get("PYSPARK_PYTHON", sys.executable)
+    return KlDriftSubmitOperator(
+        task_id=task_id,
+        application=str(packaged("kl_udfs.jobs", job)),  # in the package: no checkout needed
+        application_args=args,
+        conn_id=os.environ.get(SPARK_CONN_ENV, "spark_default"),
+        packages=delta_package(),
+        exclude_packages=excluded_packages(),
+        conf={"spark.jars.ivy": str(cache_dir() / "ivy"),
+              "spark.sql.session.timeZone": "UTC",
+              "spark.pyspark.python": python,
+              "spark.pyspark.driver.python": python},
+        env_vars={"PYSPARK_PYTHON": python, "KLDRIFT_CACHE_DIR": str(cache_dir())},
+        name=f"kldrift-{task_id}-{monitor}",
+        py_files=os.environ.get(PY_FILES_ENV) or None,
+        **kwargs,
+    )
+
+
+def _doc(monitor: Monitor) -> str:
+    from kl_udfs.core.policy import describe_rules
+
+    baseline = monitor.baseline
+    return (f"### kl-drift monitor `{monitor.name}`\n\n"
+            f"* table: `{monitor.table}` (timestamp `{monitor.timestamp_column}`)\n"
+            f"* window: {monitor.window} (the data interval of each run)\n"
+            f"* baseline: {baseline.kind} {baseline.model_dump(exclude_none=True)}\n"
+            f"* rules: {describe_rules(monitor.policy())}"
+            f"\n* drift events: asset `{drift_asset_uri(monitor.name)}`\n")
+
+
+def _broken_dag(dag_id: str, error: str) -> Any:
+    from airflow.sdk import DAG, task
+
+    doc = "Config error:\n\n" + textwrap.indent(error, "    ")  # a code block, line by line
+    with DAG(dag_id=dag_id, schedule=None, start_date=DEFAULT_START, catchup=False,
+             tags=["kl-drift", "config-error"], doc_md=doc) as dag:
+        @task(task_id="config_error", retries=0)
+        def config_error() -> None:
+            head, *problems = error.splitlines()  # a config's problems, one a line
+            raise KlDriftError(head, problems=problems)
+
+        config_error()
+    return dag
+
+
+def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
+    from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, task
+
+    start = monitor.baseline.end or DEFAULT_START
+    schedule = CronDataIntervalTimetable(cron_for(monitor.window_length), timezone="UTC")
+    retrying = default_args()
+    with DAG(dag_id=f"kldrift_drift__{monitor.name}", schedule=schedule, start_date=start,
+             catchup=monitor.catchup, max_active_runs=4, default_args=retrying,
+             tags=["kl-drift", "drift", monitor.name], doc_md=_doc(monitor)) as dag:
+        # A failed gate turns this task red at once (its exit status is not retried: the data
+        # would fail again) while the drift task still runs and marks the rows quality_failed.
+        quality = _spark_task("quality_gate", "check_quality.py", config_path, monitor.name,
+                              True, ("--fail-on-gate",))
+        drift = _spark_task("compute_drift", "compute_drift.py", config_path, monitor.name,
+                            True, trigger_rule="all_done")
+
+        @task(task_id="alert", outlets=[Asset(drift_asset_uri(monitor.name))])
+        def alert(data_interval_start: datetime | None = None,
+                  data_interval_end: datetime | None = None) -> dict[str, Any]:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from kl_udfs.airflow.alerts import drift_message, post, window_rows
+
+            assert data_interval_start is not None and data_interval_end is not None
+            rows = window_rows(config.monitoring.path, monitor.name, data_interval_start,
+                               data_interval_end)
+            message = drift_message(monitor.name, data_interval_start, data_interval_end, rows)
+            if message is None:  # skipped: no asset event, so no retraining is requested
+                raise AirflowSkipException(f"no drift in {len(rows)} column rows")
+            url = os.environ.get(WEBHOOK_ENV)
+            if url:
+                post(url, message)
+            return message
+
+        # The alert waits for both: after a failed gate it is upstream_failed, which also makes
+        # the run itself fail (a leaf that did not succeed), so the failure cannot go unseen.
+        notify = alert()
+        quality >> drift >> notify
+        quality >> notify
+    return dag
+
+
+def _baseline_dag(monitor: Monitor, config_path: Path) -> Any:
+    from airflow.sdk import DAG
+
+    with DAG(dag_id=f"kldrift_baseline__{monitor.name}", schedule=None,
+             start_date=DEFAULT_START, catchup=False, tags=["kl-drift", "baseline", monitor.name],
+             default_args=default_args(),
+             doc_md=_doc(monitor)) as dag:
+        _spark_task("build_baseline", "build_baseline.py", config_path, monitor.name, False)
+    return dag
+
+
+def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
+    from airflow.sdk import DAG, Param
+
+    # One Spark pass per batch of windows: history is filled in minutes, not one run a window.
+    start = monitor.baseline.end or DEFAULT_START
+    end = start + 7 * monitor.window_length
+    params = {
+        "start": Param(start.isoformat(), type="string", description="first window's start"),
+        "end": Param(end.isoformat(), type="string", description="last window's end"),
+        "batch": Param(31, type="integer", minimum=1, description="windows per Spark pass"),
+    }
+    with DAG(dag_id=f"kldrift_backfill__{monitor.name}", schedule=None,
+             start_date=DEFAULT_START, catchup=False, params=params,
+             tags=["kl-drift", "backfill", monitor.name], default_args=default_args(),
+             doc_md=_doc(monitor) + "\nTrigger with `{\"start\": ..., \"end\": ...}`: one "
+                                    "drift row per column per window in [start, end).\n") as dag:
+        _spark_task("backfill", "backfill.py", config_path, monitor.name, False,
+                    ("--start", "{{ params.start }}", "--end", "{{ params.end }}",
+                     "--batch", "{{ params.batch }}"))
+    return dag
+
+
+def build_dags(config_path: str | Path | None = None) -> dict[str, Any]:
+    """{dag_id: DAG} for the config at `config_path` (default: $KLDRIFT_CONFIG, else demo)."""
+    path = Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    monitors, config = load_monitors(path)
+    dags: dict[str, Any] = {}
+    for item in monitors:
+        if isinstance(item, tuple):
+            name, error = item
+            for kind in ("drift", "baseline", "backfill"):
+                dag_id = f"kldrift_{kind}__{name}"
+                dags[dag_id] = _broken_dag(dag_id, error)
+            continue
+        assert config is not None
+        dags[f"kldrift_drift__{item.name}"] = _drift_dag(item, config, path)
+        dags[f"kldrift_baseline__{item.name}"] = _baseline_dag(item, path)
+        dags[f"kldrift_backfill__{item.name}"] = _backfill_dag(item, path)
+    return dags

@@ -1,0 +1,1 @@
+"""What each job does end to end (`runner`: baseline, quality gate, drift, the `runs` row)."""

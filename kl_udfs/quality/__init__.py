@@ -1,0 +1,1 @@
+"""The data-quality gate: Great Expectations judges each window before its drift is trusted."""

@@ -1,0 +1,49 @@
+"""Opening the monitored table (a Delta path or a catalog name), with errors that name it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+
+from kl_udfs.core.config import Monitor
+from kl_udfs.core.errors import KlDriftError
+
+
+@dataclass(frozen=True)
+class OpenedTable:
+    df: DataFrame
+    version: int | None  # the Delta version read; None for non-Delta catalog tables
+
+
+def open_table(spark: SparkSession, monitor: Monitor, version: int | None = None) -> OpenedTable:
+    from delta.tables import DeltaTable
+
+    where = {"monitor": monitor.name, "table": monitor.table}
+    try:
+        if monitor.is_path:
+            if not DeltaTable.isDeltaTable(spark, monitor.table):
+                raise KlDriftError("table not found (no Delta table at this path)", **where)
+            delta = DeltaTable.forPath(spark, monitor.table)
+            reader = spark.read.format("delta")
+            if version is not None:
+                reader = reader.option("versionAsOf", version)
+            df = reader.load(monitor.table)
+        else:
+            if not spark.catalog.tableExists(monitor.table):
+                raise KlDriftError("table not found in the catalog", **where)
+            delta = DeltaTable.forName(spark, monitor.table)
+            reader = spark.read
+            if version is not None:
+                reader = reader.option("versionAsOf", version)
+            df = reader.table(monitor.table)
+        read_version = version
+        if read_version is None:
+            latest = delta.history(1).select("version").first()
+            read_version = int(latest[0]) if latest else None
+    except KlDriftError:
+        raise
+    except Exception as error:  # Spark's message for a bad version, unreadable files, ...
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise KlDriftError(f"cannot read table: {first_line}", **where) from None
+    return OpenedTable(df, read_version)

@@ -1,0 +1,1 @@
+"""SQL over the monitoring tables: ready queries, the local SQL command and the SQL server."""
