@@ -7,10 +7,15 @@ export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(VENV)/python
 export SPARK_LOCAL_IP := 127.0.0.1
 
 .PHONY: setup demo test lint bench bench-quick clean sql-server sql-server-stop \
-	setup-browser setup-test dashboard cluster-up cluster-down bench-cluster bench-peers bench-curves
+	setup-browser setup-test lock dashboard cluster-up cluster-down bench-cluster bench-peers bench-curves
 
 setup:
 	@bash infra/bootstrap.sh
+
+# Renew requirements.lock (the exact versions CI installs) from pyproject.toml's ranges.
+lock: setup
+	$(VENV)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -q -o requirements.lock
 
 # Also Debian's Chromium, for the dashboard's browser tests and benchmark.
 setup-browser:

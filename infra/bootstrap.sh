@@ -46,9 +46,9 @@ fi
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install -q uv
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "bootstrap: installing Python packages into .venv"
-  .venv/bin/uv pip install -q --python .venv/bin/python -e '.[dev]'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "bootstrap: installing Python packages into .venv (versions from requirements.lock)"
+  .venv/bin/uv pip install -q --python .venv/bin/python -c requirements.lock -e '.[dev]'
   touch "$stamp"
 fi
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -142,6 +143,12 @@ def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSessi
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "dashboard":  # before any Spark import: the dashboard needs no JVM
+        for extra in ("dash", "plotly"):  # the dashboard extra, which a job does not need
+            try:
+                importlib.import_module(extra)
+            except ImportError as missing:
+                raise KlDriftError(f"kldrift dashboard needs {extra}: "
+                                   "pip install 'kl-drift[dashboard]'") from missing
         from dashboards.cli import run_dashboard
 
         return run_dashboard(args.config, args.monitoring, args.host, args.port, args.refresh)

@@ -146,3 +146,15 @@ def test_readme_config_error_is_what_kldrift_prints(
     code, out, err = run_cli(capsys, readme_command(STATUS))
     assert (code, out) == (2, "")
     assert err == shown.group(1)
+
+
+def test_dashboard_without_its_extra_says_which_extra_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "dashboards" or m.startswith("dashboards.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "dash", None)  # as if not installed: importing it fails
+    assert cli.main(["dashboard", "--monitoring", "/nowhere"]) == cli.BAD_INPUT_EXIT
+    assert capsys.readouterr().err == (
+        "kldrift: error: kldrift dashboard needs dash: pip install 'kl-drift[dashboard]'\n")
