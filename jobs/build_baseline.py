@@ -1,11 +1,11 @@
-"""spark-submit entry point in a checkout: kl_udfs/jobs/build_baseline.py, which the package ships.
+"""spark-submit entry point in a checkout: kl_udfs/submit/build_baseline.py, shipped in the package.
 
 A deployment can copy this file, or submit the packaged one (the generated DAGs do).
 """
 
 import sys
 
-from kl_udfs.jobs.build_baseline import main
+from kl_udfs.submit.build_baseline import main
 
 if __name__ == "__main__":
     sys.exit(main())

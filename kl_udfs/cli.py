@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from kl_udfs.core.config import load_config
     from kl_udfs.jobs import runner
     from kl_udfs.spark import report
+    from kl_udfs.sql import reads
 
     if args.command == "demo":
         if args.airflow:
@@ -170,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
         return run_sql_command(args)
     # Only the named monitor is validated: another monitor's broken entry is not this job's.
     config = load_config(args.config, getattr(args, "monitor", None))
+    if args.command == "status":  # delta-rs reads it: no JVM to start
+        print(reads.render_status(reads.status_rows(config, args.monitor), args.format))
+        return 0
     spark = _spark(args, config)
     if args.command == "baseline":
         identifier = runner.build_baseline(spark, config, args.monitor)
@@ -189,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         done = runner.compute_windows(spark, config, args.monitor, [_window(args)],
                                       args.baseline_id)
         print(f"window {done.windows[0]}: {done.rows_scanned} rows, run {done.run_id}")
-        print(report.status_table(spark, config, args.monitor))
+        print(reads.status_table(config, args.monitor))
     elif args.command == "backfill":
         def progress(finished: int, total: int, batch: runner.WindowsDone) -> None:
             print(f"[{finished}/{total}] windows up to {batch.windows[-1].end.isoformat()}: "
@@ -198,8 +202,6 @@ def run(args: argparse.Namespace) -> int:
         runner.backfill(spark, config, args.monitor, args.start, args.end, args.batch,
                         args.baseline_id, progress)
         print(report.drift_summary(spark, config, args.monitor))
-    elif args.command == "status":
-        print(report.render_status(report.status_rows(spark, config, args.monitor), args.format))
     elif args.command == "check":
         from kl_udfs.spark.integrity import audit_windows
 

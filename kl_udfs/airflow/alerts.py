@@ -1,4 +1,4 @@
-"""Drift alerts: read a window's drift rows without a JVM and post one JSON message.
+"""Drift alerts: one JSON message for a window's drift rows (read by `kl_udfs.sql.reads`).
 
 The message is Slack-compatible (a top-level "text") and carries the structured facts
 (monitor, window, drifted columns with the rules that fired, their reason in words, PSI,
@@ -9,29 +9,11 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from kl_udfs.core.contract import DRIFT as DRIFT_STATUS
-
-
-def window_rows(monitoring_path: str, monitor: str, start: datetime,
-                end: datetime) -> list[dict[str, Any]]:
-    """The `drift_results` rows of one window, read with delta-rs (fast, no Spark)."""
-    from deltalake import DeltaTable
-
-    table = Path(monitoring_path) / "drift_results"
-    if not (table / "_delta_log").exists():
-        return []
-    rows = DeltaTable(str(table)).to_pyarrow_table(
-        filters=[("monitor", "=", monitor)]).to_pylist()
-    return [r for r in rows if _naive(r["window_start"]) == _naive(start)
-            and _naive(r["window_end"]) == _naive(end)]
-
-
-def _naive(instant: datetime) -> datetime:
-    return instant.astimezone(UTC).replace(tzinfo=None) if instant.tzinfo else instant
+from kl_udfs.sql.reads import naive_utc
 
 
 def _share(value: float | None) -> str:
@@ -66,11 +48,12 @@ def drift_message(monitor: str, start: datetime, end: datetime,
                     f"{_share(t['current_fraction'])}" for t in c["top_contributors"][:2])
         for c in columns
     ]
-    window = f"[{_naive(start).isoformat()}, {_naive(end).isoformat()})"
+    window = f"[{naive_utc(start).isoformat()}, {naive_utc(end).isoformat()})"
     text = f"kl-drift: {len(columns)} column(s) of {monitor} drifted in {window}\n" + \
         "\n".join(lines)
-    return {"text": text, "monitor": monitor, "window_start": _naive(start).isoformat(),
-            "window_end": _naive(end).isoformat(), "columns": columns}
+    return {"kind": "drift", "text": text, "monitor": monitor,
+            "window_start": naive_utc(start).isoformat(), "window_end": naive_utc(end).isoformat(),
+            "columns": columns}
 
 
 def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> int:
@@ -80,3 +63,14 @@ def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> int:
                                      method="POST")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return int(response.status)
+
+
+def asset_extra(message: dict[str, Any]) -> dict[str, Any]:
+    """The drift asset event's payload: the window and, per drifted column, what fired and
+    its figures, so a consumer (a retraining DAG) need not read the tables to decide."""
+    return {"monitor": message["monitor"], "window_start": message["window_start"],
+            "window_end": message["window_end"],
+            "columns": [{key: column[key] for key in
+                         ("column", "reason", "fired_rules", "psi", "kl_divergence",
+                          "p_value", "q_value", "threshold")}
+                        for column in message["columns"]]}

@@ -24,17 +24,27 @@ CONFIG_ENV = "KLDRIFT_CONFIG"
 SPARK_CONN_ENV = "KLDRIFT_SPARK_CONN_ID"
 # kl_udfs as a zip or wheel for cluster deploy mode, where the driver has no checkout either.
 PY_FILES_ENV = "KLDRIFT_PY_FILES"
-WEBHOOK_ENV = "KLDRIFT_WEBHOOK_URL"
 CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = CHECKOUT / "lakehouse" / "monitors.yaml"
 DEFAULT_START = datetime(2026, 1, 1)
 RETRY_DELAY_ENV = "KLDRIFT_RETRY_DELAY_S"
 
 
-def default_args() -> dict[str, Any]:
-    """Retries for every kl-drift task: transient failures (a restart, a lost executor) pass."""
+def default_args(monitor: str | None = None, conn_id: str | None = None) -> dict[str, Any]:
+    """Retries for every kl-drift task: transient failures (a restart, a lost executor) pass.
+    A monitor's tasks also post their final failure to the webhook connection."""
     delay = timedelta(seconds=float(os.environ.get(RETRY_DELAY_ENV, "60")))
-    return {"retries": 2, "retry_delay": delay}
+    args: dict[str, Any] = {"retries": 2, "retry_delay": delay}
+    if monitor is not None:
+        from kl_udfs.airflow.notify import KlDriftWebhookNotifier
+
+        args["on_failure_callback"] = KlDriftWebhookNotifier(monitor, conn_id)
+    return args
+
+
+def config_file(config_path: str | Path | None = None) -> Path:
+    """The monitors config: `config_path`, else $KLDRIFT_CONFIG, else the demo's."""
+    return Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
 
 
 def drift_asset_uri(monitor: str) -> str:
@@ -81,8 +91,10 @@ def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config |
     return results, config
 
 
-def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
-                window_args: bool, extra_args: tuple[str, ...] = (), **kwargs: Any) -> Any:
+def kldrift_job_task(task_id: str, job: str, config_path: Path, monitor: str,
+                     window_args: bool, extra_args: tuple[str, ...] = (), **kwargs: Any) -> Any:
+    """A spark-submit of one packaged job (`compute_drift.py`, …) for one monitor; with
+    `window_args` the window is the run's data interval."""
     from kl_udfs.airflow.operators import KlDriftSubmitOperator
     from kl_udfs.core.cache import cache_dir
     from kl_udfs.spark.session import delta_package, excluded_packages
@@ -95,7 +107,7 @@ def _spark_task(task_id: str, job: str, config_path: Path, monitor: str,
     python = os.environ.get("PYSPARK_PYTHON", sys.executable)
     return KlDriftSubmitOperator(
         task_id=task_id,
-        application=str(packaged("kl_udfs.jobs", job)),  # in the package: no checkout needed
+        application=str(packaged("kl_udfs.submit", job)),  # in the package: no checkout needed
         application_args=args,
         conn_id=os.environ.get(SPARK_CONN_ENV, "spark_default"),
         packages=delta_package(),
@@ -123,13 +135,16 @@ def _doc(monitor: Monitor) -> str:
             f"\n* drift events: asset `{drift_asset_uri(monitor.name)}`\n")
 
 
-def _broken_dag(dag_id: str, error: str) -> Any:
+def _broken_dag(dag_id: str, monitor: str, error: str) -> Any:
     from airflow.sdk import DAG, task
+
+    from kl_udfs.airflow.notify import KlDriftWebhookNotifier
 
     doc = "Config error:\n\n" + textwrap.indent(error, "    ")  # a code block, line by line
     with DAG(dag_id=dag_id, schedule=None, start_date=DEFAULT_START, catchup=False,
              tags=["kl-drift", "config-error"], doc_md=doc) as dag:
-        @task(task_id="config_error", retries=0)
+        @task(task_id="config_error", retries=0,
+              on_failure_callback=KlDriftWebhookNotifier(monitor))
         def config_error() -> None:
             head, *problems = error.splitlines()  # a config's problems, one a line
             raise KlDriftError(head, problems=problems)
@@ -138,45 +153,66 @@ def _broken_dag(dag_id: str, error: str) -> Any:
     return dag
 
 
+def window_schedule(monitor: Monitor) -> Any:
+    """The timetable whose data intervals are the monitor's windows (UTC, aligned)."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable(cron_for(monitor.window_length), timezone="UTC")
+
+
+def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
+                conn_id: str | None = None) -> tuple[Any, Any, Any]:
+    """quality_gate >> compute_drift >> alert for the run's data interval, in the DAG or task
+    group being defined; each task retries and posts its final failure itself, so the same
+    tasks behave the same in a user's DAG with other default_args."""
+    from airflow.sdk import Asset, task
+
+    task_args = default_args(monitor.name, conn_id)
+    # A failed gate turns this task red at once (its exit status is not retried: the data
+    # would fail again) while the drift task still runs and marks the rows quality_failed.
+    quality = kldrift_job_task("quality_gate", "check_quality.py", config_path, monitor.name,
+                               True, ("--fail-on-gate",), **task_args)
+    drift = kldrift_job_task("compute_drift", "compute_drift.py", config_path, monitor.name,
+                             True, trigger_rule="all_done", **task_args)
+    asset = Asset(drift_asset_uri(monitor.name))
+
+    @task(task_id="alert", outlets=[asset], **task_args)
+    def alert(data_interval_start: datetime | None = None,
+              data_interval_end: datetime | None = None,
+              outlet_events: Any = None) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from kl_udfs.airflow.alerts import asset_extra, drift_message
+        from kl_udfs.airflow.notify import KlDriftWebhookNotifier
+        from kl_udfs.sql.reads import window_rows
+
+        assert data_interval_start is not None and data_interval_end is not None
+        rows = window_rows(config.monitoring.path, monitor.name, data_interval_start,
+                           data_interval_end)
+        message = drift_message(monitor.name, data_interval_start, data_interval_end, rows)
+        if message is None:  # skipped: no asset event, so no retraining is requested
+            raise AirflowSkipException(f"no drift in {len(rows)} column rows")
+        KlDriftWebhookNotifier(monitor.name, conn_id).send(message)
+        if outlet_events is not None:
+            outlet_events[asset].extra = asset_extra(message)
+        return message
+
+    # The alert waits for both: after a failed gate it is upstream_failed, which also makes
+    # the run itself fail (a leaf that did not succeed), so the failure cannot go unseen.
+    notify = alert()
+    quality >> drift >> notify
+    quality >> notify
+    return quality, drift, notify
+
+
 def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
-    from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, task
+    from airflow.sdk import DAG
 
     start = monitor.baseline.end or DEFAULT_START
-    schedule = CronDataIntervalTimetable(cron_for(monitor.window_length), timezone="UTC")
-    retrying = default_args()
-    with DAG(dag_id=f"kldrift_drift__{monitor.name}", schedule=schedule, start_date=start,
-             catchup=monitor.catchup, max_active_runs=4, default_args=retrying,
+    with DAG(dag_id=f"kldrift_drift__{monitor.name}", schedule=window_schedule(monitor),
+             start_date=start, catchup=monitor.catchup, max_active_runs=4,
              tags=["kl-drift", "drift", monitor.name], doc_md=_doc(monitor)) as dag:
-        # A failed gate turns this task red at once (its exit status is not retried: the data
-        # would fail again) while the drift task still runs and marks the rows quality_failed.
-        quality = _spark_task("quality_gate", "check_quality.py", config_path, monitor.name,
-                              True, ("--fail-on-gate",))
-        drift = _spark_task("compute_drift", "compute_drift.py", config_path, monitor.name,
-                            True, trigger_rule="all_done")
-
-        @task(task_id="alert", outlets=[Asset(drift_asset_uri(monitor.name))])
-        def alert(data_interval_start: datetime | None = None,
-                  data_interval_end: datetime | None = None) -> dict[str, Any]:
-            from airflow.sdk.exceptions import AirflowSkipException
-
-            from kl_udfs.airflow.alerts import drift_message, post, window_rows
-
-            assert data_interval_start is not None and data_interval_end is not None
-            rows = window_rows(config.monitoring.path, monitor.name, data_interval_start,
-                               data_interval_end)
-            message = drift_message(monitor.name, data_interval_start, data_interval_end, rows)
-            if message is None:  # skipped: no asset event, so no retraining is requested
-                raise AirflowSkipException(f"no drift in {len(rows)} column rows")
-            url = os.environ.get(WEBHOOK_ENV)
-            if url:
-                post(url, message)
-            return message
-
-        # The alert waits for both: after a failed gate it is upstream_failed, which also makes
-        # the run itself fail (a leaf that did not succeed), so the failure cannot go unseen.
-        notify = alert()
-        quality >> drift >> notify
-        quality >> notify
+        drift_tasks(monitor, config, config_path)
     return dag
 
 
@@ -185,9 +221,8 @@ def _baseline_dag(monitor: Monitor, config_path: Path) -> Any:
 
     with DAG(dag_id=f"kldrift_baseline__{monitor.name}", schedule=None,
              start_date=DEFAULT_START, catchup=False, tags=["kl-drift", "baseline", monitor.name],
-             default_args=default_args(),
-             doc_md=_doc(monitor)) as dag:
-        _spark_task("build_baseline", "build_baseline.py", config_path, monitor.name, False)
+             default_args=default_args(monitor.name), doc_md=_doc(monitor)) as dag:
+        kldrift_job_task("build_baseline", "build_baseline.py", config_path, monitor.name, False)
     return dag
 
 
@@ -204,10 +239,10 @@ def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
     }
     with DAG(dag_id=f"kldrift_backfill__{monitor.name}", schedule=None,
              start_date=DEFAULT_START, catchup=False, params=params,
-             tags=["kl-drift", "backfill", monitor.name], default_args=default_args(),
+             tags=["kl-drift", "backfill", monitor.name], default_args=default_args(monitor.name),
              doc_md=_doc(monitor) + "\nTrigger with `{\"start\": ..., \"end\": ...}`: one "
                                     "drift row per column per window in [start, end).\n") as dag:
-        _spark_task("backfill", "backfill.py", config_path, monitor.name, False,
+        kldrift_job_task("backfill", "backfill.py", config_path, monitor.name, False,
                     ("--start", "{{ params.start }}", "--end", "{{ params.end }}",
                      "--batch", "{{ params.batch }}"))
     return dag
@@ -215,7 +250,7 @@ def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
 
 def build_dags(config_path: str | Path | None = None) -> dict[str, Any]:
     """{dag_id: DAG} for the config at `config_path` (default: $KLDRIFT_CONFIG, else demo)."""
-    path = Path(config_path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    path = config_file(config_path)
     monitors, config = load_monitors(path)
     dags: dict[str, Any] = {}
     for item in monitors:
@@ -223,7 +258,7 @@ def build_dags(config_path: str | Path | None = None) -> dict[str, Any]:
             name, error = item
             for kind in ("drift", "baseline", "backfill"):
                 dag_id = f"kldrift_{kind}__{name}"
-                dags[dag_id] = _broken_dag(dag_id, error)
+                dags[dag_id] = _broken_dag(dag_id, name, error)
             continue
         assert config is not None
         dags[f"kldrift_drift__{item.name}"] = _drift_dag(item, config, path)

@@ -7,13 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kl_udfs.airflow.dags import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG,
-    default_args,
-    drift_asset_uri,
-    load_monitors,
-)
+from kl_udfs.airflow.dags import config_file, default_args, drift_asset_uri, load_monitors
 
 REQUESTS_FILE = "retraining_requests.jsonl"
 
@@ -28,11 +22,9 @@ def record_request(monitoring_path: str, monitor: str, events: list[dict[str, An
 
 
 def retraining_dag(monitor: str) -> Any:
-    import os
-
     from airflow.sdk import DAG, Asset, task
 
-    config_path = Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    config_path = config_file()
     _, config = load_monitors(config_path)
     monitoring = config.monitoring.path if config else str(config_path.parent / "monitoring")
     with DAG(dag_id=f"retrain_{monitor}", schedule=[Asset(drift_asset_uri(monitor))],

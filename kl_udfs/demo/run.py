@@ -18,6 +18,7 @@ from kl_udfs.jobs import runner
 from kl_udfs.spark import report
 from kl_udfs.spark.session import get_spark
 from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
+from kl_udfs.sql import reads
 
 TEMPLATE = Path(__file__).with_name("monitors.yaml")
 CARD_RANGE = (datetime(2026, 1, 31), datetime(2026, 4, 1))  # days 30..89, after the baseline
@@ -55,7 +56,7 @@ def write_demo(directory: Path, scale: float = 1.0,
 def report_demo(spark: SparkSession, config: Config, began: float) -> int:
     """Print the status tables and compare the drift flags with the demo's ground truth."""
     print("\nLatest window per column:")
-    print(report.status_table(spark, config))
+    print(reads.status_table(config))
     print("\nDrift over the backfill:")
     print(report.drift_summary(spark, config))
 

@@ -34,7 +34,7 @@ def test_drift_dag_runs_one_window_through_spark_submit_on_the_cluster(  # type:
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(
         {"conn_type": "spark", "host": host, "port": int(port)}))
     monkeypatch.setenv("KLDRIFT_CONFIG", str(cluster_backfill / ONE_EXECUTOR_CONFIG))
-    monkeypatch.delenv("KLDRIFT_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_KLDRIFT_WEBHOOK", raising=False)  # no alerts here
     for name, value in jobs.spark_env().items():
         monkeypatch.setenv(name, value)
 

@@ -76,7 +76,9 @@ def webhook(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     server = HTTPServer(("127.0.0.1", 0), _Webhook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch_module.setenv("KLDRIFT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/")
+    # The webhook is an Airflow Connection, as a deployment would define it.
+    monkeypatch_module.setenv("AIRFLOW_CONN_KLDRIFT_WEBHOOK",
+                              f"http://127.0.0.1:{server.server_port}/hooks/kldrift")
     yield _Webhook.received
     server.shutdown()
 
@@ -136,7 +138,7 @@ def test_dagbag_imports_every_dag_even_with_broken_monitors(lake) -> None:  # ty
     assert bag.import_errors == {}
     assert {"kldrift_drift__cards", "kldrift_baseline__cards", "kldrift_drift__ghost",
             "kldrift_drift__broken", "kldrift_baseline__broken",
-            "retrain_cards"} <= set(bag.dag_ids)
+            "retrain_cards", "example_task_group__cards"} <= set(bag.dag_ids)
     broken = bag.get_dag("kldrift_drift__broken")
     assert [t.task_id for t in broken.tasks] == ["config_error"]
     assert "1 month" in broken.doc_md
@@ -264,9 +266,14 @@ def test_three_windows_through_airflow(spark, lake, webhook) -> None:  # type: i
         F.col("window_start") == DIRTY_DATE).collect()
     assert [q["column_name"] for q in quality if not q["success"]] == ["amount"]
 
-    # One message for the drifting window; none for the clean one, none for the failed gate.
-    assert len(webhook) == 1
-    message = webhook[0]
+    # One drift message, for the drifting window; the failed gate's failure message.
+    drifts = [m for m in webhook if m["kind"] == "drift"]
+    failures = [m for m in webhook if m["kind"] == "failure"]
+    assert len(drifts) == 1 and len(webhook) == 2
+    assert [(f["monitor"], f["task_id"], f["window_start"]) for f in failures] == [
+        ("cards", "quality_gate", DIRTY_DATE.replace(tzinfo=UTC).isoformat())]
+    assert "the quality gate failed" in failures[0]["error"]
+    message = drifts[0]
     assert message["monitor"] == "cards" and message["window_start"] == DRIFT_DATE.isoformat()
     assert message["window_end"] == (DRIFT_DATE + timedelta(days=1)).isoformat()
     assert {c["column"] for c in message["columns"]} == {"amount", "channel"}
@@ -292,7 +299,7 @@ def test_three_windows_through_airflow(spark, lake, webhook) -> None:  # type: i
     assert [r[:5] for r in after] == [r[:5] for r in before]
     rewritten = {r[5] for r in after if r[1] == CLEAN_DATE}
     assert len(rewritten) == 1 and rewritten.isdisjoint({r[5] for r in before})
-    assert len(webhook) == 1
+    assert len(webhook) == 2
 
 
 def test_backfill_dag_gives_the_scheduled_runs_values(spark, lake) -> None:  # type: ignore[no-untyped-def]
@@ -310,10 +317,38 @@ def test_backfill_dag_gives_the_scheduled_runs_values(spark, lake) -> None:  # t
     assert {r[5] for r in backfilled}.isdisjoint({r[5] for r in scheduled})  # rewritten by it
 
 
-def test_missing_table_is_reported_by_the_task(spark, lake) -> None:  # type: ignore[no-untyped-def]
+def test_drift_task_group_in_a_dag_of_ones_own(spark, lake) -> None:  # type: ignore[no-untyped-def]
+    """dags/example_task_group.py, a user's own DAG: their task, then kl-drift's task group on
+    the monitor's schedule, run by Airflow: the window's rows are written and the group's
+    tasks ran in order."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    dag = _dagbag().get_dag("example_task_group__cards")
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.get_task("load").downstream_task_ids == {"kldrift_cards.quality_gate"}
+    window = START + timedelta(days=33)
+    run = _run(dag, window)
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"load": "success", "kldrift_cards.quality_gate": "success",
+                      "kldrift_cards.compute_drift": "success", "kldrift_cards.alert": "skipped"}
+    rows = _results(spark, lake).where(F.col("window_start") == window).collect()
+    assert sorted(r["column_name"] for r in rows) == sorted(COLUMNS)
+    assert {r["status"] for r in rows} == {"ok"}
+
+
+def test_a_task_group_for_an_unknown_monitor_names_the_known_ones() -> None:
+    from kl_udfs.airflow.task_group import drift_task_group
+    from kl_udfs.core.errors import KlDriftError
+
+    with pytest.raises(KlDriftError, match=r"no monitor 'nope' \(monitors: cards, ghost\)"):
+        drift_task_group("nope", CONFIG)
+
+
+def test_missing_table_is_reported_by_the_task(spark, lake, webhook) -> None:  # type: ignore[no-untyped-def]
     from kl_udfs.spark.tables import RUNS, read_table
 
     dag = _dagbag().get_dag("kldrift_drift__ghost")
+    seen = len(webhook)
     run = _run(dag, DATES[0])
     assert run.state == "failed"
     # Bad input fails the same way every time: no retries (compute_drift has retries=2).
@@ -324,6 +359,11 @@ def test_missing_table_is_reported_by_the_task(spark, lake) -> None:  # type: ig
     assert runs and all(r["status"] == "failed" for r in runs)
     assert any("does_not_exist" in (r["error"] or "") and "ghost" in (r["error"] or "")
                for r in runs)
+    # Each failed task posted its failure once, saying it was bad input (so not retried).
+    posted = webhook[seen:]
+    assert sorted((m["kind"], m["monitor"], m["task_id"]) for m in posted) == [
+        ("failure", "ghost", "compute_drift"), ("failure", "ghost", "quality_gate")]
+    assert all(m["error"].startswith("bad input, not retried") for m in posted), posted
 
 
 def test_asset_event_recorded_for_drift(lake) -> None:  # type: ignore[no-untyped-def]
@@ -339,9 +379,15 @@ def test_asset_event_recorded_for_drift(lake) -> None:  # type: ignore[no-untype
         active = session.scalars(select(AssetActive.uri)).all()
         known = session.scalars(select(AssetModel.uri)).all()
         sources = [(e.source_dag_id, e.source_task_id) for e in events]
+        extras = [e.extra for e in events]
     # emitted by the drifting window's alert task only
     assert len(events) >= 1, f"active assets {active}, known {known}"
     assert set(sources) == {("kldrift_drift__cards", "alert")}
+    # carrying the window and the drifted columns with their figures
+    for extra in extras:
+        assert extra["monitor"] == "cards" and extra["window_start"] == DRIFT_DATE.isoformat()
+        assert {c["column"] for c in extra["columns"]} == {"amount", "channel"}
+        assert all(c["fired_rules"] and c["reason"] and c["psi"] > 0 for c in extra["columns"])
 
 
 def test_retraining_dag_records_the_request(lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -452,6 +498,9 @@ def test_drift_asset_triggers_retraining_through_the_scheduler(lake, scheduler) 
     assert request["monitor"] == "cards"
     assert request["events"], "the run must see the event that triggered it"
     assert all("kldrift://cards/drift" in e["asset"] and e["source_run"]
+               for e in request["events"])
+    # What drifted reaches the consumer in the event itself.
+    assert all({c["column"] for c in e["extra"]["columns"]} == {"amount", "channel"}
                for e in request["events"])
 
 

@@ -19,8 +19,9 @@ from kl_udfs.core.windows import Window
 from kl_udfs.demo import data
 from kl_udfs.demo.tables import write_delta
 from kl_udfs.jobs import runner
-from kl_udfs.spark.report import drift_summary, status_table
+from kl_udfs.spark.report import drift_summary
 from kl_udfs.spark.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
+from kl_udfs.sql.reads import status_table
 
 pytestmark = pytest.mark.spark
 
@@ -202,7 +203,7 @@ def test_runs_table_records_every_operation(spark, lake) -> None:  # type: ignor
 
 def test_reports_render(spark, lake) -> None:  # type: ignore[no-untyped-def]
     _, config = lake
-    status = status_table(spark, config)
+    status = status_table(config)  # delta-rs reads what Spark wrote
     assert all(column in status for column in COLUMNS)
     summary = {line.split()[1]: line.split() for line in drift_summary(spark, config)
                .splitlines()[2:]}

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from pyspark.sql import Row
 
+import kl_udfs
 from kl_udfs import cli
 from kl_udfs.core.output import format_json
-from kl_udfs.spark import report
 from kl_udfs.spark import session as spark_session
 from kl_udfs.sql import local as sql_local
+from kl_udfs.sql import reads
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -48,11 +49,13 @@ def run_cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, s
 
 
 def test_version_is_the_project_version(capsys: pytest.CaptureFixture[str]) -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    # written once, in the package; the build reads it from there
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kl_udfs.__version__"}
     with pytest.raises(SystemExit) as exited:
         cli.main(readme_command("kldrift --version"))
     assert exited.value.code == 0
-    assert capsys.readouterr().out == f"kldrift {project}\n"
+    assert capsys.readouterr().out == f"kldrift {kl_udfs.__version__}\n"
 
 
 STATUS = "kldrift status   --config monitors.yaml"
@@ -72,14 +75,17 @@ def status_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`monitors.yaml` in the working directory, as the README's commands name it."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "monitors.yaml").write_text(MONITOR)
-    monkeypatch.setattr(cli, "_spark", lambda *_: None)
+    def no_spark(*_: Any) -> None:
+        pytest.fail("kldrift status started Spark")
+
+    monkeypatch.setattr(cli, "_spark", no_spark)
     return tmp_path
 
 
 def test_status_json_has_the_columns_of_the_table(
         capsys: pytest.CaptureFixture[str], status_config: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report, "status_rows", lambda *_: STATUS_ROWS)
+    monkeypatch.setattr(reads, "status_rows", lambda *_: STATUS_ROWS)
     code, out, err = run_cli(capsys, readme_command(STATUS_JSON))
     assert (code, err) == (0, "")
     objects = json.loads(out)
@@ -97,10 +103,42 @@ def test_status_json_has_the_columns_of_the_table(
 def test_status_json_without_results_is_an_empty_array(
         capsys: pytest.CaptureFixture[str], status_config: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report, "status_rows", lambda *_: [])
+    monkeypatch.setattr(reads, "status_rows", lambda *_: [])
     assert run_cli(capsys, readme_command(STATUS_JSON)) == (0, "[]\n", "")
     _, table, _ = run_cli(capsys, readme_command(STATUS))
     assert table.startswith("no drift results yet")
+
+
+def test_status_reads_the_latest_window_per_column_from_delta(
+        capsys: pytest.CaptureFixture[str], status_config: Path) -> None:
+    """A real drift_results table (written by delta-rs): per column the latest window, and of
+    two rows of one window the one computed last; every monitor of the table, by name."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    stamp = pa.timestamp("us", tz="UTC")
+    day = [datetime(2026, 3, d) for d in (1, 2, 2, 1)]
+    contributors = pa.array([None, None, [{"bin": "web", "baseline_fraction": 0.2,
+                                           "current_fraction": 0.5}], None])
+    rows = pa.table({
+        "monitor": ["card_transactions"] * 3 + ["other"],
+        "column_name": ["amount", "amount", "amount", "amount"],
+        "window_start": pa.array(day, stamp),
+        "computed_at": pa.array([datetime(2026, 3, 5), datetime(2026, 3, 3),
+                                 datetime(2026, 3, 4), datetime(2026, 3, 9)], stamp),
+        "status": ["drift", "ok", "drift", "ok"], "psi_corrected": [0.5, 0.01, 0.4, 0.0],
+        "q_value": [1e-9, 0.5, 1e-6, 1.0], "current_count": [100, 110, 120, 130],
+        "reason": [None, None, "psi 0.4 above 0.1", None], "message": [None] * 4,
+        "top_contributors": contributors})
+    write_deltalake(str(status_config / "lakehouse" / "monitoring" / "drift_results"), rows)
+    code, out, err = run_cli(capsys, readme_command(STATUS_JSON))
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [{
+        "monitor": "card_transactions", "column": "amount", "window_start": "2026-03-02T00:00:00",
+        "status": "drift", "psi": 0.4, "q_value": 1e-6, "rows": 120,
+        "why": "psi 0.4 above 0.1", "top_bin": "web: 20.0% -> 50.0%"}, {
+        "monitor": "other", "column": "amount", "window_start": "2026-03-01T00:00:00",
+        "status": "ok", "psi": 0.0, "q_value": 1.0, "rows": 130, "why": None, "top_bin": None}]
 
 
 def test_sql_json_keeps_structs_and_says_on_stderr_when_rows_were_left_out(

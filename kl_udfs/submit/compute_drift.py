@@ -1,6 +1,6 @@
 """spark-submit entry point: drift of one window [start, end), e.g. an Airflow data interval.
 
-spark-submit kl_udfs/jobs/compute_drift.py --config monitors.yaml --monitor card_transactions \
+spark-submit kl_udfs/submit/compute_drift.py --config monitors.yaml --monitor card_transactions \
     --start 2026-03-01T00:00:00 --end 2026-03-02T00:00:00
 """
 

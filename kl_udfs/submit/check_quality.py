@@ -1,6 +1,6 @@
 """spark-submit entry point: the data-quality gate of one window [start, end).
 
-spark-submit kl_udfs/jobs/check_quality.py --config monitors.yaml --monitor card_transactions \
+spark-submit kl_udfs/submit/check_quality.py --config monitors.yaml --monitor card_transactions \
     --start 2026-03-01T00:00:00 --end 2026-03-02T00:00:00 [--fail-on-gate]
 
 Exit 0 when the gate passes, and also when it fails unless --fail-on-gate (then 3): the result

@@ -1,6 +1,6 @@
 """spark-submit entry point: build a monitor's baseline.
 
-spark-submit kl_udfs/jobs/build_baseline.py --config monitors.yaml --monitor card_transactions
+spark-submit kl_udfs/submit/build_baseline.py --config monitors.yaml --monitor card_transactions
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """spark-submit entry point: drift of every window in [start, end), in few Spark passes.
 
-spark-submit kl_udfs/jobs/backfill.py --config monitors.yaml --monitor card_transactions \
+spark-submit kl_udfs/submit/backfill.py --config monitors.yaml --monitor card_transactions \
     --start 2026-02-01 --end 2026-04-01
 """
 

@@ -1,0 +1,86 @@
+"""The monitoring tables read with delta-rs, without a JVM: what `kldrift status` and the alert
+task show. Each read filters on the monitor before rows leave the Parquet files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from kl_udfs.core.config import Config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.output import format_json, format_table
+
+STATUS_HEADERS = ("monitor", "column", "window_start", "status", "psi", "q_value", "rows",
+                  "why", "top_bin")
+STATUS_READS = ("monitor", "column_name", "window_start", "computed_at", "status",
+                "psi_corrected", "q_value", "current_count", "reason", "message",
+                "top_contributors")
+
+
+def naive_utc(instant: datetime) -> datetime:
+    """Delta timestamps come back in UTC; kl-drift's windows are naive UTC."""
+    return instant.astimezone(UTC).replace(tzinfo=None) if instant.tzinfo else instant
+
+
+def _drift_results(monitoring_path: str, monitor: str | None,
+                   columns: Sequence[str] | None = None) -> list[dict[str, Any]] | None:
+    """The monitor's (or every monitor's) drift rows; None when the table does not exist."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        table = DeltaTable(f"{monitoring_path.rstrip('/')}/drift_results")
+    except TableNotFoundError:
+        return None
+    filters = [("monitor", "=", monitor)] if monitor else None
+    return table.to_pyarrow_table(columns=list(columns) if columns else None,
+                                  filters=filters).to_pylist()
+
+
+def window_rows(monitoring_path: str, monitor: str, start: datetime,
+                end: datetime) -> list[dict[str, Any]]:
+    """The `drift_results` rows of one window.
+
+    The alert runs after the drift job wrote the window, so a missing table is an error (a
+    wrong `monitoring.path`, storage it cannot reach), never "no drift"."""
+    rows = _drift_results(monitoring_path, monitor)
+    if rows is None:
+        raise KlDriftError(f"monitor {monitor!r}: no drift_results table at "
+                           f"{monitoring_path.rstrip('/')}/drift_results")
+    return [r for r in rows if naive_utc(r["window_start"]) == naive_utc(start)
+            and naive_utc(r["window_end"]) == naive_utc(end)]
+
+
+def explain_top_bin(contributors: Sequence[Any] | None) -> str | None:
+    if not contributors:
+        return None
+    top = contributors[0]
+    return (f"{top['bin']}: {100 * top['baseline_fraction']:.1f}% -> "
+            f"{100 * top['current_fraction']:.1f}%")
+
+
+def status_rows(config: Config, monitor: str | None = None) -> list[tuple[Any, ...]]:
+    """The latest window's result for every monitored column, as STATUS_HEADERS."""
+    rows = _drift_results(config.monitoring.path, monitor, STATUS_READS) or []
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["monitor"], row["column_name"])
+        order = (row["window_start"], row["computed_at"])
+        if key not in latest or order > (latest[key]["window_start"], latest[key]["computed_at"]):
+            latest[key] = row
+    return [(r["monitor"], r["column_name"], naive_utc(r["window_start"]), r["status"],
+             r["psi_corrected"], r["q_value"], r["current_count"], r["reason"] or r["message"],
+             explain_top_bin(r["top_contributors"])) for _, r in sorted(latest.items())]
+
+
+def render_status(rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
+    if fmt == "json":
+        return format_json(STATUS_HEADERS, rows)  # [] when there is nothing yet
+    if not rows:
+        return "no drift results yet: run 'kldrift backfill' or 'kldrift run' for a monitor"
+    return format_table(STATUS_HEADERS, rows)
+
+
+def status_table(config: Config, monitor: str | None = None) -> str:
+    return render_status(status_rows(config, monitor))

@@ -1,0 +1,96 @@
+"""Alert messages, the asset event's payload and the webhook connection's URL (no JVM)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from deltalake import write_deltalake
+
+from kl_udfs.airflow.alerts import asset_extra, drift_message
+from kl_udfs.airflow.notify import connection_url, failure_message
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.sql.reads import window_rows
+
+START, END = datetime(2026, 3, 1), datetime(2026, 3, 2)
+
+
+def _row(column: str, status: str, psi: float) -> dict[str, Any]:
+    return {"column_name": column, "status": status, "psi": psi, "psi_corrected": psi,
+            "reason": f"{column} moved", "fired_rules": ["psi"], "kl_divergence": psi / 2,
+            "p_value": 1e-9, "q_value": 1e-8, "threshold": 0.1,
+            "top_contributors": [{"bin": "a", "baseline_fraction": 0.5,
+                                  "current_fraction": 0.1, "contribution": 0.3}]}
+
+
+def test_a_window_without_drift_gives_no_message() -> None:
+    assert drift_message("cards", START, END, [_row("amount", "ok", 0.01)]) is None
+
+
+def test_drift_message_lists_drifted_columns_largest_effect_first() -> None:
+    rows = [_row("amount", "drift", 0.3), _row("hour", "ok", 0.01), _row("channel", "drift", 2.0)]
+    message = drift_message("cards", START, END, rows)
+    assert message is not None and message["kind"] == "drift"
+    assert [c["column"] for c in message["columns"]] == ["channel", "amount"]
+    assert message["text"].startswith("kl-drift: 2 column(s) of cards drifted in "
+                                      "[2026-03-01T00:00:00, 2026-03-02T00:00:00)")
+    assert "a 50.0% → 10.0%" in message["text"]
+
+
+def test_asset_extra_carries_each_drifted_columns_figures() -> None:
+    message = drift_message("cards", START, END, [_row("channel", "drift", 2.0)])
+    assert message is not None
+    extra = asset_extra(message)
+    assert extra["window_start"] == "2026-03-01T00:00:00"
+    assert extra["columns"] == [{"column": "channel", "reason": "channel moved",
+                                 "fired_rules": ["psi"], "psi": 2.0, "kl_divergence": 1.0,
+                                 "p_value": 1e-9, "q_value": 1e-8, "threshold": 0.1}]
+
+
+def test_window_rows_reads_one_windows_rows_with_delta_rs(tmp_path: Path) -> None:
+    stamp = pa.timestamp("us")
+    table = pa.table({
+        "monitor": ["cards", "cards", "other"],
+        "column_name": ["amount", "amount", "amount"],
+        "window_start": pa.array([START, END, START], stamp),
+        "window_end": pa.array([END, datetime(2026, 3, 3), END], stamp),
+        "status": ["drift", "ok", "ok"]})
+    write_deltalake(str(tmp_path / "drift_results"), table)
+    rows = window_rows(str(tmp_path), "cards", START.replace(tzinfo=UTC), END.replace(tzinfo=UTC))
+    assert [(r["monitor"], r["window_start"], r["status"]) for r in rows] == [
+        ("cards", START, "drift")]
+
+
+def test_window_rows_without_the_table_is_an_error_naming_the_monitor(tmp_path: Path) -> None:
+    with pytest.raises(KlDriftError, match=r"monitor 'cards': no drift_results table at "):
+        window_rows(str(tmp_path / "monitoring"), "cards", START, END)
+
+
+@pytest.mark.parametrize(("conn", "url"), [
+    (SimpleNamespace(conn_type="http", host="127.0.0.1", port=8123, schema="hooks/abc",
+                     extra_dejson={}), "http://127.0.0.1:8123/hooks/abc"),
+    (SimpleNamespace(conn_type="https", host="hooks.slack.com", port=None,
+                     schema="services/T1/B2/X3", extra_dejson={}),
+     "https://hooks.slack.com/services/T1/B2/X3"),
+    (SimpleNamespace(conn_type="http", host="https://example.org/hook", port=None, schema=None,
+                     extra_dejson={}), "https://example.org/hook"),
+    (SimpleNamespace(conn_type="http", host="ignored", port=None, schema=None,
+                     extra_dejson={"url": "https://example.org/x"}), "https://example.org/x"),
+], ids=["uri", "https uri", "url in host", "url in extra"])
+def test_connection_url(conn: Any, url: str) -> None:
+    assert connection_url(conn) == url
+
+
+def test_failure_message_names_task_monitor_window_and_error() -> None:
+    ti = SimpleNamespace(task_id="quality_gate", dag_id="kldrift_drift__cards", try_number=1)
+    message = failure_message("cards", {
+        "ti": ti, "run_id": "r1", "exception": ValueError("bad\n input"),
+        "data_interval_start": START.replace(tzinfo=UTC),
+        "data_interval_end": END.replace(tzinfo=UTC)})
+    assert message["kind"] == "failure" and message["error"] == "bad input"
+    assert message["text"] == ("kl-drift: quality_gate of monitor cards failed for "
+                               "[2026-03-01T00:00:00+00:00, 2026-03-02T00:00:00+00:00): bad input")
