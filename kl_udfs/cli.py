@@ -138,7 +138,8 @@ def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSessi
     # spark-submit's --master (an Airflow connection) wins over the config's default.
     configured = None if under_spark_submit() or not settings else settings.master
     master = args.master or configured
-    return get_spark(master, settings.conf if settings else None)
+    return get_spark(master, settings.conf if settings else None,
+                     config.object_storage() if config else None)
 
 
 def run(args: argparse.Namespace) -> int:

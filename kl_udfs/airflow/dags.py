@@ -19,6 +19,7 @@ import yaml
 from kl_udfs.core.config import Config, Monitor, parse_config
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.resources import packaged
+from kl_udfs.core.storage import ObjectStorage
 
 CONFIG_ENV = "KLDRIFT_CONFIG"
 SPARK_CONN_ENV = "KLDRIFT_SPARK_CONN_ID"
@@ -92,12 +93,13 @@ def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config |
 
 
 def kldrift_job_task(task_id: str, job: str, config_path: Path, monitor: str,
-                     window_args: bool, extra_args: tuple[str, ...] = (), **kwargs: Any) -> Any:
+                     window_args: bool, extra_args: tuple[str, ...] = (),
+                     storage: ObjectStorage | None = None, **kwargs: Any) -> Any:
     """A spark-submit of one packaged job (`compute_drift.py`, …) for one monitor; with
-    `window_args` the window is the run's data interval."""
+    `window_args` the window is the run's data interval; `storage` adds the s3a jars."""
     from kl_udfs.airflow.operators import KlDriftSubmitOperator
     from kl_udfs.core.cache import cache_dir
-    from kl_udfs.spark.session import delta_package, excluded_packages
+    from kl_udfs.spark.session import excluded_packages, job_packages
 
     args = ["--config", str(config_path), "--monitor", monitor]
     if window_args:
@@ -110,7 +112,7 @@ def kldrift_job_task(task_id: str, job: str, config_path: Path, monitor: str,
         application=str(packaged("kl_udfs.submit", job)),  # in the package: no checkout needed
         application_args=args,
         conn_id=os.environ.get(SPARK_CONN_ENV, "spark_default"),
-        packages=delta_package(),
+        packages=job_packages(storage),
         exclude_packages=excluded_packages(),
         conf={"spark.jars.ivy": str(cache_dir() / "ivy"),
               "spark.sql.session.timeZone": "UTC",
@@ -170,10 +172,11 @@ def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
     task_args = default_args(monitor.name, conn_id)
     # A failed gate turns this task red at once (its exit status is not retried: the data
     # would fail again) while the drift task still runs and marks the rows quality_failed.
+    storage = config.object_storage()
     quality = kldrift_job_task("quality_gate", "check_quality.py", config_path, monitor.name,
-                               True, ("--fail-on-gate",), **task_args)
+                               True, ("--fail-on-gate",), storage, **task_args)
     drift = kldrift_job_task("compute_drift", "compute_drift.py", config_path, monitor.name,
-                             True, trigger_rule="all_done", **task_args)
+                             True, storage=storage, trigger_rule="all_done", **task_args)
     asset = Asset(drift_asset_uri(monitor.name))
 
     @task(task_id="alert", outlets=[asset], **task_args)
@@ -187,8 +190,7 @@ def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
         from kl_udfs.sql.reads import window_rows
 
         assert data_interval_start is not None and data_interval_end is not None
-        rows = window_rows(config.monitoring.path, monitor.name, data_interval_start,
-                           data_interval_end)
+        rows = window_rows(config, monitor.name, data_interval_start, data_interval_end)
         message = drift_message(monitor.name, data_interval_start, data_interval_end, rows)
         if message is None:  # skipped: no asset event, so no retraining is requested
             raise AirflowSkipException(f"no drift in {len(rows)} column rows")
@@ -216,17 +218,18 @@ def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
     return dag
 
 
-def _baseline_dag(monitor: Monitor, config_path: Path) -> Any:
+def _baseline_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
     from airflow.sdk import DAG
 
     with DAG(dag_id=f"kldrift_baseline__{monitor.name}", schedule=None,
              start_date=DEFAULT_START, catchup=False, tags=["kl-drift", "baseline", monitor.name],
              default_args=default_args(monitor.name), doc_md=_doc(monitor)) as dag:
-        kldrift_job_task("build_baseline", "build_baseline.py", config_path, monitor.name, False)
+        kldrift_job_task("build_baseline", "build_baseline.py", config_path, monitor.name, False,
+                         storage=config.object_storage())
     return dag
 
 
-def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
+def _backfill_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
     from airflow.sdk import DAG, Param
 
     # One Spark pass per batch of windows: history is filled in minutes, not one run a window.
@@ -244,7 +247,7 @@ def _backfill_dag(monitor: Monitor, config_path: Path) -> Any:
                                     "drift row per column per window in [start, end).\n") as dag:
         kldrift_job_task("backfill", "backfill.py", config_path, monitor.name, False,
                     ("--start", "{{ params.start }}", "--end", "{{ params.end }}",
-                     "--batch", "{{ params.batch }}"))
+                     "--batch", "{{ params.batch }}"), config.object_storage())
     return dag
 
 
@@ -262,6 +265,6 @@ def build_dags(config_path: str | Path | None = None) -> dict[str, Any]:
             continue
         assert config is not None
         dags[f"kldrift_drift__{item.name}"] = _drift_dag(item, config, path)
-        dags[f"kldrift_baseline__{item.name}"] = _baseline_dag(item, path)
-        dags[f"kldrift_backfill__{item.name}"] = _backfill_dag(item, path)
+        dags[f"kldrift_baseline__{item.name}"] = _baseline_dag(item, config, path)
+        dags[f"kldrift_backfill__{item.name}"] = _backfill_dag(item, config, path)
     return dags

@@ -22,6 +22,7 @@ from kl_udfs.core.config_errors import config_error
 from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.policy import Learning, Policy, Seasonality
+from kl_udfs.core.storage import ObjectStorage, is_object_store
 from kl_udfs.core.windows import parse_duration, parse_instant
 
 
@@ -254,10 +255,31 @@ class SparkSettings(_Model):
     conf: dict[str, str] = {}
 
 
+class Storage(_Model):
+    """S3 or an S3-compatible server for `s3://` paths; credentials come from the environment."""
+
+    endpoint: str | None = Field(None, pattern=r"^https?://")  # None: AWS itself
+    region: str | None = None
+    path_style: bool | None = None  # None: path style with an endpoint, else virtual hosts
+
+
 class Config(_Model):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    storage: Storage | None = None
     monitors: list[Monitor] = Field(min_length=1)
+
+    def object_storage(self) -> ObjectStorage | None:
+        """How to reach object storage, when the config names any (else None: no s3a jars)."""
+        paths = [self.monitoring.path, *(m.table for m in self.monitors if m.is_path)]
+        if self.storage is None and not any(map(is_object_store, paths)):
+            return None
+        given = self.storage or Storage()
+        return ObjectStorage(given.endpoint, given.region, given.path_style)
+
+    def delta_rs_options(self) -> dict[str, str] | None:
+        storage = self.object_storage()
+        return storage.delta_rs_options() if storage else None
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:

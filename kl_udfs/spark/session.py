@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from kl_udfs.core.cache import cache_dir
+from kl_udfs.core.storage import ObjectStorage, hadoop_aws_package
 from kl_udfs.spark.shipping import is_local, ship_package
 
 if TYPE_CHECKING:
@@ -57,13 +58,19 @@ def delta_package() -> str:
     return f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"
 
 
-def spark_conf(master: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+def job_packages(storage: ObjectStorage | None = None) -> str:
+    """The jars a job resolves: Delta, and hadoop-aws when the config uses object storage."""
+    return delta_package() + (f",{hadoop_aws_package()}" if storage else "")
+
+
+def spark_conf(master: str | None = None, extra: dict[str, str] | None = None,
+               storage: ObjectStorage | None = None) -> dict[str, str]:
     """The settings every kl-drift session gets; `extra` (from config) wins over them."""
     cache = cache_dir()
     jvm_flags = "-Dderby.system.home=" + str(cache / "derby")
     conf = {
         "spark.app.name": "kl-drift",
-        "spark.jars.packages": delta_package(),
+        "spark.jars.packages": job_packages(storage),
         "spark.jars.excludes": excluded_packages(),
         "spark.jars.ivy": str(cache / "ivy"),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -77,6 +84,7 @@ def spark_conf(master: str | None = None, extra: dict[str, str] | None = None) -
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": "false",
         "spark.databricks.delta.snapshotPartitions": "2",
+        **(storage.spark_settings() if storage else {}),
     }
     # Under spark-submit the JVM already runs with --master: keep it unless told otherwise.
     chosen = master or os.environ.get(MASTER_ENV)
@@ -103,13 +111,14 @@ def submitted_settings() -> set[str]:
     return {key for key, _ in SparkConf().getAll()}
 
 
-def get_spark(master: str | None = None, extra: dict[str, str] | None = None) -> SparkSession:
+def get_spark(master: str | None = None, extra: dict[str, str] | None = None,
+              storage: ObjectStorage | None = None) -> SparkSession:
     """Get or create the session; workers run this interpreter so pandas UDFs find pyarrow."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    conf = spark_conf(master, extra)
+    conf = spark_conf(master, extra, storage)
     if is_local(conf.get("spark.master")):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     if under_spark_submit():

@@ -23,14 +23,19 @@ def naive_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None) if instant.tzinfo else instant
 
 
-def _drift_results(monitoring_path: str, monitor: str | None,
+def table_uri(config: Config, name: str) -> str:
+    return f"{config.monitoring.path.rstrip('/')}/{name}"
+
+
+def _drift_results(config: Config, monitor: str | None,
                    columns: Sequence[str] | None = None) -> list[dict[str, Any]] | None:
     """The monitor's (or every monitor's) drift rows; None when the table does not exist."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
     try:
-        table = DeltaTable(f"{monitoring_path.rstrip('/')}/drift_results")
+        table = DeltaTable(table_uri(config, "drift_results"),
+                           storage_options=config.delta_rs_options())
     except TableNotFoundError:
         return None
     filters = [("monitor", "=", monitor)] if monitor else None
@@ -38,16 +43,16 @@ def _drift_results(monitoring_path: str, monitor: str | None,
                                   filters=filters).to_pylist()
 
 
-def window_rows(monitoring_path: str, monitor: str, start: datetime,
+def window_rows(config: Config, monitor: str, start: datetime,
                 end: datetime) -> list[dict[str, Any]]:
     """The `drift_results` rows of one window.
 
     The alert runs after the drift job wrote the window, so a missing table is an error (a
     wrong `monitoring.path`, storage it cannot reach), never "no drift"."""
-    rows = _drift_results(monitoring_path, monitor)
+    rows = _drift_results(config, monitor)
     if rows is None:
         raise KlDriftError(f"monitor {monitor!r}: no drift_results table at "
-                           f"{monitoring_path.rstrip('/')}/drift_results")
+                           f"{table_uri(config, 'drift_results')}")
     return [r for r in rows if naive_utc(r["window_start"]) == naive_utc(start)
             and naive_utc(r["window_end"]) == naive_utc(end)]
 
@@ -62,7 +67,7 @@ def explain_top_bin(contributors: Sequence[Any] | None) -> str | None:
 
 def status_rows(config: Config, monitor: str | None = None) -> list[tuple[Any, ...]]:
     """The latest window's result for every monitored column, as STATUS_HEADERS."""
-    rows = _drift_results(config.monitoring.path, monitor, STATUS_READS) or []
+    rows = _drift_results(config, monitor, STATUS_READS) or []
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["monitor"], row["column_name"])

@@ -82,7 +82,9 @@ def test_yarn_connection_gives_cluster_mode_with_the_zip_and_the_driver_env(
     assert confs["spark.yarn.appMasterEnv.PYSPARK_PYTHON"]
     assert "spark.yarn.appMasterEnv.KLDRIFT_CACHE_DIR" in confs
     packages = _option(command, "--packages") or ""
-    assert re.fullmatch(r"io\.delta:delta-spark_[\d.]+_2\.13:[\d.]+", packages), packages
+    # s3a paths: the Delta jar and hadoop-aws
+    assert re.fullmatch(r"io\.delta:delta-spark_[\d.]+_2\.13:[\d.]+,"
+                        r"org\.apache\.hadoop:hadoop-aws:[\d.]+", packages), packages
 
 
 def _kubernetes_provider() -> bool:
@@ -112,3 +114,15 @@ def test_kubernetes_connection_gives_cluster_mode_in_the_namespace(
     assert confs["spark.kubernetes.namespace"] == "kl-drift"
     assert confs["spark.kubernetes.driverEnv.PYSPARK_PYTHON"]
     assert "spark.kubernetes.driverEnv.KLDRIFT_CACHE_DIR" in confs
+
+
+def test_s3_paths_add_hadoop_aws_at_the_hadoop_version_spark_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyspark
+
+    command = _command(tmp_path, monkeypatch, {"conn_type": "spark", "host": "local[2]"})
+    packages = (_option(command, "--packages") or "").split(",")
+    jars = Path(pyspark.__file__).parent / "jars"
+    hadoop = next(jars.glob("hadoop-client-api-*.jar")).stem.rsplit("-", 1)[1]
+    assert f"org.apache.hadoop:hadoop-aws:{hadoop}" in packages
+    assert any(p.startswith("io.delta:delta-spark_") for p in packages)

@@ -13,10 +13,17 @@ from deltalake import write_deltalake
 
 from kl_udfs.airflow.alerts import asset_extra, drift_message
 from kl_udfs.airflow.notify import connection_url, failure_message
+from kl_udfs.core.config import Config, parse_config
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.sql.reads import window_rows
 
 START, END = datetime(2026, 3, 1), datetime(2026, 3, 2)
+
+
+def _config(monitoring: Path) -> Config:
+    return parse_config({"monitoring": {"path": str(monitoring)}, "monitors": [
+        {"name": "cards", "table": "./t", "timestamp_column": "ts",
+         "baseline": {"version": 0}}]}, monitoring)
 
 
 def _row(column: str, status: str, psi: float) -> dict[str, Any]:
@@ -60,14 +67,15 @@ def test_window_rows_reads_one_windows_rows_with_delta_rs(tmp_path: Path) -> Non
         "window_end": pa.array([END, datetime(2026, 3, 3), END], stamp),
         "status": ["drift", "ok", "ok"]})
     write_deltalake(str(tmp_path / "drift_results"), table)
-    rows = window_rows(str(tmp_path), "cards", START.replace(tzinfo=UTC), END.replace(tzinfo=UTC))
+    rows = window_rows(_config(tmp_path), "cards", START.replace(tzinfo=UTC),
+                       END.replace(tzinfo=UTC))
     assert [(r["monitor"], r["window_start"], r["status"]) for r in rows] == [
         ("cards", START, "drift")]
 
 
 def test_window_rows_without_the_table_is_an_error_naming_the_monitor(tmp_path: Path) -> None:
     with pytest.raises(KlDriftError, match=r"monitor 'cards': no drift_results table at "):
-        window_rows(str(tmp_path / "monitoring"), "cards", START, END)
+        window_rows(_config(tmp_path / "monitoring"), "cards", START, END)
 
 
 @pytest.mark.parametrize(("conn", "url"), [

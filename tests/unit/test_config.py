@@ -100,6 +100,22 @@ def test_absolute_paths_uris_and_catalog_names_are_left_alone(tmp_path: Path) ->
     assert config.monitoring.path == "s3a://bucket/monitoring"
 
 
+def test_object_storage_only_when_the_config_names_it(tmp_path: Path) -> None:
+    assert parse_config(_config(), tmp_path).object_storage() is None  # local paths: no s3a
+    on_s3 = parse_config(_config(_monitor(table="s3://bucket/cards")), tmp_path)
+    assert on_s3.object_storage() is not None and on_s3.delta_rs_options() == {
+        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": "true"}  # AWS itself
+    local_server = parse_config(_config(storage={"endpoint": "http://127.0.0.1:9000",
+                                                 "region": "eu-west-1"}), tmp_path)
+    assert local_server.delta_rs_options() == {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "eu-west-1", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": "false"}
+    storage = local_server.object_storage()
+    assert storage is not None and storage.spark_settings()[
+        "spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert "storage.endpoint" in str(_error(_config(storage={"endpoint": "127.0.0.1:9000"})))
+
+
 def test_column_threshold_overrides(tmp_path: Path) -> None:
     monitor = _monitor(
         thresholds={"kl": 0.2, "psi": 0.15, "p_value": 0.05},
