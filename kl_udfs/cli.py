@@ -1,10 +1,12 @@
-"""The `kldrift` command: baseline, run, backfill, quality, status, check, sql, dashboard, demo."""
+"""The `kldrift` command: validate, baseline, run, backfill, quality, status, check, sql,
+dashboard, demo."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from importlib.metadata import version
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kl_udfs.core.errors import BAD_INPUT_EXIT, GATE_FAILED_EXIT, KlDriftError
-from kl_udfs.core.output import FORMATS
+from kl_udfs.core.output import FORMATS, format_json_object, progress_note
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -72,12 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--baseline-id", help="default: the monitor's latest baseline")
         if name == "backfill":
             sub.add_argument("--batch", type=int, default=31, help="windows per Spark pass")
+        sub.add_argument("--format", choices=FORMATS, default="table",
+                         help="text, or one JSON object (progress then goes to stderr)")
     quality = with_config("quality", "run the data-quality gate (Great Expectations) of one "
                                      "window [start, end)")
     quality.add_argument("--start", required=True, type=_instant)
     quality.add_argument("--end", required=True, type=_instant)
     quality.add_argument("--fail-on-gate", action="store_true",
                          help="exit 3 when the gate fails (a red task in Airflow)")
+    with_config("validate", "check every monitor of the config, without starting Spark",
+                monitor=False)
     status = with_config("status", "latest result per monitored column", monitor=False)
     status.add_argument("--monitor")
     with_config("check", "are the monitor's windows whole? (after an interrupted run: which "
@@ -172,6 +178,10 @@ def run(args: argparse.Namespace) -> int:
         return run_sql_command(args)
     # Only the named monitor is validated: another monitor's broken entry is not this job's.
     config = load_config(args.config, getattr(args, "monitor", None))
+    if args.command == "validate":  # load_config refused any problem, every one of them
+        names = ", ".join(m.name for m in config.monitors)
+        print(f"{args.config}: valid, {len(config.monitors)} monitor(s): {names}")
+        return 0
     if args.command == "status":  # delta-rs reads it: no JVM to start
         print(reads.render_status(reads.status_rows(config, args.monitor), args.format))
         return 0
@@ -191,17 +201,46 @@ def run(args: argparse.Namespace) -> int:
               f"run {outcome.run_id}")
         return GATE_FAILED_EXIT if args.fail_on_gate and not outcome.success else 0
     elif args.command == "run":
-        done = runner.compute_windows(spark, config, args.monitor, [_window(args)],
-                                      args.baseline_id)
+        window = _window(args)
+        done = runner.compute_windows(spark, config, args.monitor, [window], args.baseline_id)
+        if args.format == "json":
+            rows = reads.window_rows(config, args.monitor, window.start, window.end)
+            print(format_json_object({
+                "monitor": args.monitor, "run_id": done.run_id, "baseline_id": done.baseline_id,
+                "window_start": window.start, "window_end": window.end,
+                "rows_scanned": done.rows_scanned,
+                "results": [dict(zip(reads.STATUS_HEADERS, reads.status_row(r), strict=True))
+                            for r in sorted(rows, key=lambda r: r["column_name"])]}))
+            return 0
         print(f"window {done.windows[0]}: {done.rows_scanned} rows, run {done.run_id}")
         print(reads.status_table(config, args.monitor))
     elif args.command == "backfill":
-        def progress(finished: int, total: int, batch: runner.WindowsDone) -> None:
-            print(f"[{finished}/{total}] windows up to {batch.windows[-1].end.isoformat()}: "
-                  f"{batch.rows_scanned} rows", flush=True)
+        began = time.monotonic()
+        # A JSON result keeps stdout one document; a terminal gets one line redrawn.
+        stream = sys.stderr if args.format == "json" else sys.stdout
+        drawn = stream.isatty()
 
-        runner.backfill(spark, config, args.monitor, args.start, args.end, args.batch,
-                        args.baseline_id, progress)
+        def progress(finished: int, total: int, batch: runner.WindowsDone) -> None:
+            note = progress_note(finished, total, time.monotonic() - began, 30 if drawn else 0)
+            line = f"{note}; windows up to {batch.windows[-1].end.isoformat()}: " \
+                f"{batch.rows_scanned} rows"
+            last = finished >= total
+            print(("\r" + line + "\x1b[K") if drawn else line,
+                  end="\n" if last or not drawn else "", file=stream, flush=True)
+
+        batches = runner.backfill(spark, config, args.monitor, args.start, args.end,
+                                  args.batch, args.baseline_id, progress)
+        if args.format == "json":
+            summary = report.drift_summary_rows(spark, config, args.monitor)
+            print(format_json_object({
+                "monitor": args.monitor, "start": args.start, "end": args.end,
+                "windows": sum(len(b.windows) for b in batches),
+                "rows_scanned": sum(b.rows_scanned for b in batches),
+                "run_ids": [b.run_id for b in batches],
+                "seconds": round(time.monotonic() - began, 1),
+                "summary": [dict(zip(report.SUMMARY_HEADERS, row, strict=True))
+                            for row in summary]}))
+            return 0
         print(report.drift_summary(spark, config, args.monitor))
     elif args.command == "check":
         from kl_udfs.spark.integrity import audit_windows

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from kl_udfs.core.config import Config, Monitor, parse_config
+from kl_udfs.core.config_errors import Origin, key_lines
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.resources import packaged
 from kl_udfs.core.storage import ObjectStorage
@@ -72,19 +73,22 @@ def cron_for(length: timedelta) -> str:
 def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config | None]:
     """Valid monitors, and (name, error) for each broken entry; None config if all is broken."""
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        data = yaml.safe_load(text)
         entries = list(data.get("monitors") or []) if isinstance(data, dict) else None
     except (OSError, yaml.YAMLError) as error:
         return [("config", f"{path}: {' '.join(str(error).split())}")], None
     if entries is None:
         return [("config", f"{path}: expected a mapping with 'monitors'")], None
     shared = {k: v for k, v in data.items() if k != "monitors"}
+    lines = key_lines(text)
     results: list[Monitor | tuple[str, str]] = []
     config = None
     for i, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
         try:
-            one = parse_config({**shared, "monitors": [entry]}, path.parent.resolve(), str(path))
+            one = parse_config({**shared, "monitors": [entry]}, path.parent.resolve(), str(path),
+                               Origin(lines, (i,)))
             results.append(one.monitors[0])
             config = config or one
         except KlDriftError as error:

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from kl_udfs.core import contract
-from kl_udfs.core.config_errors import config_error
+from kl_udfs.core.config_errors import Origin, config_error, key_lines
 from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.policy import Learning, Policy, Seasonality
@@ -303,15 +303,17 @@ def _resolve(path: str, base: Path) -> str:
     return str((base / path).resolve())
 
 
-def parse_config(data: Any, base_dir: Path, source: str = "config") -> Config:
-    """Validate raw data; relative paths resolve against `base_dir` (the config's folder)."""
+def parse_config(data: Any, base_dir: Path, source: str = "config",
+                 origin: Origin | None = None) -> Config:
+    """Validate raw data; relative paths resolve against `base_dir` (the config's folder);
+    `origin` says where in the file each key was, for the errors."""
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise KlDriftError(f"{source}: expected a mapping with 'monitors', got {kind}")
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise config_error(error, Config, data, source) from None
+        raise config_error(error, Config, data, source, origin) from None
     monitoring = config.monitoring.model_copy(
         update={"path": _resolve(config.monitoring.path, base_dir)})
     monitors = [
@@ -336,10 +338,14 @@ def load_config(path: str | Path, only: str | None = None) -> Config:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise KlDriftError(f"{path}: not valid YAML: {error}") from None
+    origin = Origin(key_lines(text))
     if only is not None and isinstance(data, dict) and isinstance(data.get("monitors"), list):
-        named = [m for m in data["monitors"] if isinstance(m, dict) and m.get("name") == only]
-        if not named:
-            known = ", ".join(str(m.get("name")) for m in data["monitors"] if isinstance(m, dict))
+        entries = data["monitors"]
+        indices = [i for i, entry in enumerate(entries)
+                   if isinstance(entry, dict) and entry.get("name") == only]
+        if not indices:
+            known = ", ".join(str(m.get("name")) for m in entries if isinstance(m, dict))
             raise KlDriftError(f"no such monitor in {path} (known: {known})", monitor=only)
-        data = {**data, "monitors": named}
-    return parse_config(data, path.parent.resolve(), source=str(path))
+        data = {**data, "monitors": [entries[i] for i in indices]}
+        origin = Origin(origin.lines, tuple(indices))
+    return parse_config(data, path.parent.resolve(), source=str(path), origin=origin)

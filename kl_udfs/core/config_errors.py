@@ -1,4 +1,5 @@
-"""A config's validation errors, all at once: one line per key path, each naming its monitor.
+"""A config's validation errors, all at once: one line per key path, each naming its monitor
+and the line of the file it is on.
 
 Unknown keys say which valid key they are closest to. The valid keys of each level are read
 from the pydantic models themselves, by following an error's location down the fields.
@@ -8,17 +9,67 @@ from __future__ import annotations
 
 import difflib
 import types
+from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from kl_udfs.core.errors import KlDriftError, located
 
+Loc = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where validated data came from: the 1-based line of each key path in the file, and the
+    file's index of each monitor when only some of its monitors were validated."""
+
+    lines: dict[Loc, int] = field(default_factory=dict)
+    monitor_indices: tuple[int, ...] | None = None
+
+    def file_loc(self, loc: Loc) -> Loc:
+        if (self.monitor_indices is not None and len(loc) >= 2 and loc[0] == "monitors"
+                and isinstance(loc[1], int) and loc[1] < len(self.monitor_indices)):
+            return ("monitors", self.monitor_indices[loc[1]], *loc[2:])
+        return loc
+
+    def line(self, loc: Loc) -> int | None:
+        """The line of the key, else of the nearest enclosing one (a missing key: its mapping)."""
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+
+def key_lines(text: str) -> dict[Loc, int]:
+    """The 1-based line of every key and list item of a YAML document ({} if it is not YAML)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[Loc, int] = {}
+
+    def walk(node: yaml.Node, path: Loc) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                inner = (*path, key.value)
+                lines.setdefault(inner, key.start_mark.line + 1)
+                walk(value, inner)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
 
 def config_error(error: ValidationError, root: type[BaseModel], data: Any,
-                 source: str) -> KlDriftError:
+                 source: str, origin: Origin | None = None) -> KlDriftError:
     """One problem stays one line; several get a count first, then one line each."""
-    found = _problems(error, root, data)
+    found = _problems(error, root, data, origin or Origin())
     if len(found) == 1:
         monitor, text = found[0]
         return KlDriftError(f"{source}: invalid config: {text}", monitor=monitor)
@@ -26,20 +77,24 @@ def config_error(error: ValidationError, root: type[BaseModel], data: Any,
                         problems=[located(text, monitor=monitor) for monitor, text in found])
 
 
-def _problems(error: ValidationError, root: type[BaseModel],
-              data: Any) -> list[tuple[str | None, str]]:
-    """(monitor name, "path: message") per key path, in pydantic's order."""
+def _problems(error: ValidationError, root: type[BaseModel], data: Any,
+              origin: Origin) -> list[tuple[str | None, str]]:
+    """(monitor name, "path: message (line n)") per key path, in pydantic's order."""
     merged: dict[tuple[str | None, str], list[str]] = {}
+    lines: dict[str, int | None] = {}
     for item in error.errors():
         steps = _walk(item["loc"], root)
-        path = ".".join(str(part) for part, _ in steps) or "config"
+        keys = origin.file_loc(tuple(part for part, _ in steps))
+        path = ".".join(str(part) for part in keys) or "config"
+        lines.setdefault(path, origin.line(keys))
         message = _unknown(*steps[-1]) if item["type"] == "extra_forbidden" and steps else (
             item["msg"])
         messages = merged.setdefault((_monitor_name(item["loc"], data), path), [])
         if message not in messages:
             messages.append(message)
-    return [(monitor, f"{path}: {_either(messages)}")
-            for (monitor, path), messages in merged.items()]
+    return [(monitor, f"{path}: {_either(messages)}" + (
+        f" (line {lines[path]})" if lines[path] is not None else ""))
+        for (monitor, path), messages in merged.items()]
 
 
 def _either(messages: list[str]) -> str:

@@ -49,3 +49,35 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int | bool):
         return value
     return str(value)  # Decimal, bytes: their text
+
+
+def format_json_object(fields: dict[str, Any]) -> str:
+    """One JSON object (a command's result with nested rows), cells as in format_json."""
+    return json.dumps(_plain(fields), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def duration(seconds: float) -> str:
+    """A span as a person reads it: 42 s, 3 min 05 s, 2 h 07 min."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress_note(done: int, total: int, elapsed: float, width: int = 0) -> str:
+    """`[7/31] 23%, 1 min 05 s elapsed, about 3 min 40 s left`, with a bar of `width`
+    characters in front when it is drawn in a terminal. The estimate assumes the remaining
+    windows take as long as the finished ones did on average."""
+    share = done / total if total else 1.0
+    left = elapsed / done * (total - done) if done else None
+    bar = ""
+    if width:
+        filled = round(share * width)
+        bar = "[" + "#" * filled + "." * (width - filled) + "] "
+    eta = "done" if done >= total else (
+        f"about {duration(left)} left" if left is not None else "estimating")
+    return f"{bar}[{done}/{total}] {share:.0%}, {duration(elapsed)} elapsed, {eta}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -10,8 +12,12 @@ from kl_udfs.core.contract import DRIFT
 from kl_udfs.core.output import format_table
 from kl_udfs.spark.tables import DRIFT_RESULTS, read_table
 
+SUMMARY_HEADERS = ("monitor", "column", "windows", "drift", "first drift", "last drift",
+                   "max psi")
 
-def drift_summary(spark: SparkSession, config: Config, monitor: str | None = None) -> str:
+
+def drift_summary_rows(spark: SparkSession, config: Config,
+                       monitor: str | None = None) -> list[tuple[Any, ...]]:
     """Per column: how many windows drifted, and the first and last of them."""
     results = read_table(spark, config.monitoring.path, DRIFT_RESULTS)
     if monitor:
@@ -25,5 +31,8 @@ def drift_summary(spark: SparkSession, config: Config, monitor: str | None = Non
              F.max("psi_corrected").alias("max_psi"))
         .orderBy("monitor", "column_name").collect()
     )
-    headers = ["monitor", "column", "windows", "drift", "first drift", "last drift", "max psi"]
-    return format_table(headers, [tuple(r) for r in rows])
+    return [tuple(r) for r in rows]
+
+
+def drift_summary(spark: SparkSession, config: Config, monitor: str | None = None) -> str:
+    return format_table(SUMMARY_HEADERS, drift_summary_rows(spark, config, monitor))

@@ -65,6 +65,13 @@ def explain_top_bin(contributors: Sequence[Any] | None) -> str | None:
             f"{100 * top['current_fraction']:.1f}%")
 
 
+def status_row(r: dict[str, Any]) -> tuple[Any, ...]:
+    """A drift_results row as STATUS_HEADERS."""
+    return (r["monitor"], r["column_name"], naive_utc(r["window_start"]), r["status"],
+            r["psi_corrected"], r["q_value"], r["current_count"], r["reason"] or r["message"],
+            explain_top_bin(r["top_contributors"]))
+
+
 def status_rows(config: Config, monitor: str | None = None) -> list[tuple[Any, ...]]:
     """The latest window's result for every monitored column, as STATUS_HEADERS."""
     rows = _drift_results(config, monitor, STATUS_READS) or []
@@ -74,9 +81,7 @@ def status_rows(config: Config, monitor: str | None = None) -> list[tuple[Any, .
         order = (row["window_start"], row["computed_at"])
         if key not in latest or order > (latest[key]["window_start"], latest[key]["computed_at"]):
             latest[key] = row
-    return [(r["monitor"], r["column_name"], naive_utc(r["window_start"]), r["status"],
-             r["psi_corrected"], r["q_value"], r["current_count"], r["reason"] or r["message"],
-             explain_top_bin(r["top_contributors"])) for _, r in sorted(latest.items())]
+    return [status_row(r) for _, r in sorted(latest.items())]
 
 
 def render_status(rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:

@@ -297,3 +297,42 @@ def test_a_table_of_the_old_contract_gains_the_new_columns_and_keeps_its_rows(
     assert len(new) == len(COLUMNS) and all(r["reason"] for r in new)
     comments = {f.name: f.metadata.get("comment") for f in table.schema.fields}
     assert comments["q_value"] == DRIFT_RESULTS.schema["q_value"].metadata["comment"]
+
+
+def test_backfill_and_run_print_json_results(spark, lake, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`--format json`: one JSON document on stdout per command, the backfill's progress
+    (with its estimate) on stderr; the run's verdicts are those the library wrote."""
+    import json
+
+    from kl_udfs import cli
+
+    root, config = lake
+    config_file = tmp_path / "monitors.yaml"
+    config_file.write_text(
+        f"monitoring: {{path: {tmp_path / 'monitoring'}}}\nmonitors:\n"
+        f"  - {{name: cards, table: {root / 'raw' / 'cards'}, timestamp_column: event_time,\n"
+        f"     baseline: {{start: 2026-01-01, end: 2026-01-31}}, columns: {COLUMNS},\n"
+        f"     column_thresholds: {{amount: {{kl: 0.05}}}}}}\n")
+    common = ["--config", str(config_file), "--monitor", "cards"]
+    assert cli.main(["baseline", *common]) == 0
+    capsys.readouterr()
+    start, end = RANGE[0], RANGE[0] + timedelta(days=3)
+    assert cli.main(["backfill", *common, "--start", start.isoformat(), "--end",
+                     end.isoformat(), "--batch", "2", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    backfilled = json.loads(out)
+    assert (backfilled["windows"], len(backfilled["run_ids"])) == (3, 2)
+    assert {(s["column"], s["windows"]) for s in backfilled["summary"]} == {
+        (c, 3) for c in COLUMNS}
+    progress = err.splitlines()
+    assert [line.split(" ", 1)[0] for line in progress] == ["[2/3]", "[3/3]"]
+    assert "left" in progress[0] and "100%" in progress[1] and "done" in progress[1]
+
+    day = RANGE[0] + timedelta(days=1)
+    assert cli.main(["run", *common, "--start", day.isoformat(), "--end",
+                     (day + timedelta(days=1)).isoformat(), "--format", "json"]) == 0
+    ran = json.loads(capsys.readouterr().out)
+    assert ran["window_start"] == day.isoformat() and ran["rows_scanned"] > 0
+    stored = {r["column_name"]: r["status"] for r in _results(spark, config)
+              .where(F.col("window_start") == day).collect()}
+    assert {r["column"]: r["status"] for r in ran["results"]} == stored

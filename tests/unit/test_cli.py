@@ -21,7 +21,7 @@ from pyspark.sql import Row
 
 import kl_udfs
 from kl_udfs import cli
-from kl_udfs.core.output import format_json
+from kl_udfs.core.output import format_json, progress_note
 from kl_udfs.spark import session as spark_session
 from kl_udfs.sql import local as sql_local
 from kl_udfs.sql import reads
@@ -59,6 +59,7 @@ def test_version_is_the_project_version(capsys: pytest.CaptureFixture[str]) -> N
 
 
 STATUS = "kldrift status   --config monitors.yaml"
+VALIDATE = "kldrift validate --config monitors.yaml"
 STATUS_JSON = "kldrift status   --config monitors.yaml --format json"
 SQL_JSON = ".venv/bin/kldrift sql --ready latest_status --format json"
 STATUS_ROWS = [
@@ -181,9 +182,31 @@ def test_readme_config_error_is_what_kldrift_prints(
     assert shown, "the README's example of a config error"
     monkeypatch.chdir(tmp_path)
     (tmp_path / "monitors.yaml").write_text(MONITOR.replace("timestamp_column", "timestamp_colum"))
-    code, out, err = run_cli(capsys, readme_command(STATUS))
+    code, out, err = run_cli(capsys, readme_command(VALIDATE))
     assert (code, out) == (2, "")
     assert err == shown.group(1)
+
+
+def test_validate_checks_every_monitor_without_spark(
+        capsys: pytest.CaptureFixture[str], status_config: Path) -> None:
+    """status_config fails the test if Spark is started."""
+    second = MONITOR.replace("monitors:\n", "").replace("card_transactions", "payments")
+    (status_config / "monitors.yaml").write_text(MONITOR + second)
+    assert run_cli(capsys, readme_command(VALIDATE)) == (
+        0, "monitors.yaml: valid, 2 monitor(s): card_transactions, payments\n", "")
+    broken = second.replace("baseline: {version: 0}", "baseline: {version: -1}")
+    (status_config / "monitors.yaml").write_text(MONITOR + broken)
+    code, out, err = run_cli(capsys, readme_command(VALIDATE))
+    assert (code, out) == (2, "")
+    assert err == ("kldrift: error: monitor 'payments': monitors.yaml: invalid config: "
+                   "monitors.1.baseline.version: Input should be greater than or equal to 0 "
+                   "(line 9)\n")
+
+
+def test_progress_note_estimates_the_time_left() -> None:
+    assert progress_note(3, 12, 30.0) == "[3/12] 25%, 30 s elapsed, about 1 min 30 s left"
+    assert progress_note(12, 12, 7384.0) == "[12/12] 100%, 2 h 03 min elapsed, done"
+    assert progress_note(1, 4, 1.0, width=8) == "[##......] [1/4] 25%, 1 s elapsed, about 3 s left"
 
 
 def test_dashboard_without_its_extra_says_which_extra_to_install(

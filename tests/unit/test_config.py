@@ -551,3 +551,19 @@ def test_config_file_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(KlDriftError) as caught:
         load_config(path)
     assert str(path) in _assert_one_line(caught.value)
+
+
+def test_errors_give_the_files_line_and_index_of_the_monitor(tmp_path: Path) -> None:
+    """Validating only the second monitor still names it as the file does: monitors.1, and
+    the line of the bad key (a missing key: the line of its monitor's entry)."""
+    path = tmp_path / "monitors.yaml"
+    path.write_text("monitors:\n  - name: fine\n    table: ./t\n    timestamp_column: ts\n"
+                    "    baseline: {version: 1}\n  - name: typo\n    table: ./t\n"
+                    "    timestamp_colum: ts\n    baseline: {version: 1}\n")
+    with pytest.raises(KlDriftError) as caught:
+        load_config(path, only="typo")
+    assert caught.value.problems == [
+        "monitor 'typo': monitors.1.timestamp_column: Field required (line 6)",
+        "monitor 'typo': monitors.1.timestamp_colum: unknown key, did you mean "
+        "`timestamp_column`? (line 8)"]
+    assert load_config(path, only="fine").monitors[0].name == "fine"
