@@ -268,7 +268,7 @@ DRIFT_RESULTS = Table("drift_results", (
     _c("psi_corrected", "double", "PSI minus its chance level at these row counts, >= 0"),
     _c("psi_sd", "double", "standard error of `psi_corrected`"),
     _c("dof", "int", "degrees of freedom of the G-test: non-empty bins - 1"),
-    _c("p_value_method", "string", "chi2, monte_carlo or monte_carlo_tail (see README)"),
+    _c("p_value_method", "string", "chi2, monte_carlo or monte_carlo_tail (see docs/verdicts.md)"),
     _c("q_value", "double",
        "Benjamini-Hochberg adjusted p-value across the judged columns of the window"),
     _c("reason", "string", "in words: which rules fired, or why the row is not drift"),
