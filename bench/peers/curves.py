@@ -6,7 +6,7 @@ moment. The figures go to <out>/curves.json and .md; bench/peers/plot.py (run in
 of its own, with matplotlib) draws them to PNG files in <out>.
 
     python -m bench.peers.curves --quick          # minutes: small points, one round
-    python -m bench.peers.curves                  # the README's curves
+    python -m bench.peers.curves                  # the curves of docs/performance.md
 """
 
 from __future__ import annotations
