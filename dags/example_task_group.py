@@ -10,8 +10,9 @@ from datetime import datetime
 from airflow.sdk import DAG, task
 
 from kl_udfs.airflow.task_group import drift_task_group, monitor_schedule
+from kl_udfs.core import environment
 
-MONITOR = os.environ.get("KLDRIFT_EXAMPLE_MONITOR")
+MONITOR = os.environ.get(environment.EXAMPLE_MONITOR)
 
 if MONITOR:
     with DAG(f"example_task_group__{MONITOR}", schedule=monitor_schedule(MONITOR),

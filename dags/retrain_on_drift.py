@@ -8,5 +8,6 @@ The monitor is $KLDRIFT_RETRAIN_MONITOR, by default the demo's card_transactions
 import os
 
 from kl_udfs.airflow.retraining import retraining_dag
+from kl_udfs.core import environment
 
-dag = retraining_dag(os.environ.get("KLDRIFT_RETRAIN_MONITOR", "card_transactions"))
+dag = retraining_dag(os.environ.get(environment.RETRAIN_MONITOR, "card_transactions"))

@@ -16,20 +16,21 @@ from typing import Any
 
 import yaml
 
+from kl_udfs.core import environment
 from kl_udfs.core.config import Config, Monitor, parse_config
 from kl_udfs.core.config_errors import Origin, key_lines
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.resources import packaged
 from kl_udfs.core.storage import ObjectStorage
 
-CONFIG_ENV = "KLDRIFT_CONFIG"
-SPARK_CONN_ENV = "KLDRIFT_SPARK_CONN_ID"
+CONFIG_ENV = environment.CONFIG
+SPARK_CONN_ENV = environment.SPARK_CONN_ID
 # kl_udfs as a zip or wheel for cluster deploy mode, where the driver has no checkout either.
-PY_FILES_ENV = "KLDRIFT_PY_FILES"
+PY_FILES_ENV = environment.PY_FILES
 CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = CHECKOUT / "lakehouse" / "monitors.yaml"
 DEFAULT_START = datetime(2026, 1, 1)
-RETRY_DELAY_ENV = "KLDRIFT_RETRY_DELAY_S"
+RETRY_DELAY_ENV = environment.RETRY_DELAY
 
 
 def default_args(monitor: str | None = None, conn_id: str | None = None) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def kldrift_job_task(task_id: str, job: str, config_path: Path, monitor: str,
               "spark.sql.session.timeZone": "UTC",
               "spark.pyspark.python": python,
               "spark.pyspark.driver.python": python},
-        env_vars={"PYSPARK_PYTHON": python, "KLDRIFT_CACHE_DIR": str(cache_dir())},
+        env_vars={"PYSPARK_PYTHON": python, environment.CACHE: str(cache_dir())},
         name=f"kldrift-{task_id}-{monitor}",
         py_files=os.environ.get(PY_FILES_ENV) or None,
         **kwargs,

@@ -15,8 +15,10 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from kl_udfs.core import environment
+
 WEBHOOK_CONN_ID = "kldrift_webhook"
-WEBHOOK_CONN_ENV = "KLDRIFT_WEBHOOK_CONN_ID"
+WEBHOOK_CONN_ENV = environment.WEBHOOK_CONN_ID
 
 
 def webhook_conn_id() -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-CACHE_ENV = "KLDRIFT_CACHE_DIR"
+from kl_udfs.core import environment
+
+CACHE_ENV = environment.CACHE
 
 
 def cache_dir() -> Path:

@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from kl_udfs.core import environment
 from kl_udfs.core.cache import cache_dir
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.demo.run import RANGES, report_demo, write_demo
@@ -35,8 +36,8 @@ def airflow_env(config_path: Path, master: str | None) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark",
                                                   "host": master or "local[*]"}),
-        "KLDRIFT_CONFIG": str(config_path.resolve()),
-        "KLDRIFT_CACHE_DIR": str(cache_dir()),
+        environment.CONFIG: str(config_path.resolve()),
+        environment.CACHE: str(cache_dir()),
         "PYSPARK_PYTHON": env.get("PYSPARK_PYTHON", sys.executable),
         "PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",  # spark-submit of the venv
     })

@@ -6,6 +6,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from kl_udfs.core import environment
 from kl_udfs.core.cache import cache_dir
 from kl_udfs.core.storage import ObjectStorage, hadoop_aws_package
 from kl_udfs.spark.shipping import is_local, ship_package
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[*]"
-MASTER_ENV = "KLDRIFT_SPARK_MASTER"
+MASTER_ENV = environment.SPARK_MASTER
 
 # delta-spark's jar pulls in delta-kernel, whose own dependencies are older copies of jars the
 # pyspark wheel already ships; two versions of Jackson or Hadoop on one classpath is a bug

@@ -22,10 +22,11 @@ from kl_udfs.core import contract
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+def _run(args: list[str], cwd: Path, timeout: float = 300,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(args, cwd=cwd, env={**base, **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,73 @@ def test_the_installed_command_runs_a_ready_query_from_the_package(
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert [(r["run_id"], r["error"]) for r in rows] == [("r1", "column amount is gone")]
+
+
+OWN_DAG = """
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+from kl_udfs.airflow.task_group import drift_task_group, monitor_schedule
+
+with DAG("own_pipeline", schedule=monitor_schedule("card_transactions"),
+         start_date=datetime(2026, 1, 1), catchup=False):
+    @task
+    def load() -> str:
+        return "loaded"
+
+    load() >> drift_task_group("card_transactions")
+"""
+
+
+def test_the_wheel_runs_the_demo_and_a_dag_of_ones_own_with_the_task_group(
+        installed: tuple[Path, Path]) -> None:
+    """From an empty folder, with only the wheel's kl_udfs: the demo, `kldrift validate`, the
+    provider in `airflow providers list`, and `airflow dags test` of a user's DAG that
+    imports the task group, which recomputes its window through two spark-submits."""
+    from deltalake import DeltaTable
+
+    python, elsewhere = installed
+    kldrift = str(python.parent / "kldrift")
+    home = elsewhere / "own"
+    # Spark's Python workers run the wheel's interpreter too, not this one.
+    workers = {"PYSPARK_PYTHON": str(python), "PYSPARK_DRIVER_PYTHON": str(python)}
+    demo = _run([kldrift, "demo", "--dir", str(home / "lake"), "--scale", "0.02"], elsewhere,
+                timeout=1200, env=workers)
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    config = home / "lake" / "monitors.yaml"
+    valid = _run([kldrift, "validate", "--config", str(config)], elsewhere)
+    assert valid.returncode == 0, valid.stderr
+    assert "valid, 2 monitor(s): card_transactions, server_metrics" in valid.stdout
+
+    dags = home / "dags"
+    dags.mkdir()
+    (dags / "own_pipeline.py").write_text(OWN_DAG)
+    spark_bin = Path(sys.executable).parent  # spark-submit, as a Spark image would have it
+    env = {**workers, "AIRFLOW_HOME": str(home / "airflow"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "KLDRIFT_CONFIG": str(config),
+           "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
+           "PATH": f"{python.parent}{os.pathsep}{spark_bin}{os.pathsep}{os.environ['PATH']}"}
+    airflow = [str(python), "-m", "airflow"]
+    migrated = _run([*airflow, "db", "migrate"], elsewhere, env=env)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    listed = _run([*airflow, "providers", "list", "-o", "json"], elsewhere, env=env)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    providers = json.loads(listed.stdout[listed.stdout.index("["):])
+    assert any(p["package_name"] == "kl-drift" for p in providers)
+
+    drift = f"{home / 'lake' / 'monitoring'}/drift_results"
+    window = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def window_runs() -> set[str]:
+        rows = DeltaTable(drift).to_pyarrow_table(
+            filters=[("monitor", "=", "card_transactions")]).to_pylist()
+        return {r["run_id"] for r in rows if r["window_start"] == window}
+
+    before = window_runs()
+    tested = _run([*airflow, "dags", "test", "own_pipeline", "2026-03-03"], elsewhere,
+                  timeout=900, env=env)
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    after = window_runs()
+    assert len(after) == 1 and after.isdisjoint(before)  # the DAG's drift job rewrote it

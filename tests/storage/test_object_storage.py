@@ -12,10 +12,14 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import free_port
+from tests.dashboard.conftest import browser, page, running_dashboard, screenshot
+
+__all__ = ["browser", "page"]  # the dashboard tests' Chromium fixtures, used here too
 
 pytestmark = pytest.mark.spark
 
@@ -89,15 +93,9 @@ def _kldrift(*args: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **KEYS}, timeout=900)
 
 
-def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
-        lake: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import boto3
-
-    from dashboards.store import load_snapshot, source_from_config
-    from kl_udfs.airflow.alerts import drift_message
-    from kl_udfs.core.config import load_config
-    from kl_udfs.sql.reads import window_rows
-
+@pytest.fixture(scope="module")
+def written(lake: Path) -> str:
+    """The baseline and the drifting window, by the `kldrift` command (Spark through s3a)."""
     config_file = str(lake / "monitors.yaml")
     baseline = _kldrift("baseline", "--config", config_file, "--monitor", "cards")
     assert baseline.returncode == 0, baseline.stderr[-3000:]
@@ -105,6 +103,19 @@ def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
     run = _kldrift("run", "--config", config_file, "--monitor", "cards",
                    "--start", day.isoformat(), "--end", (day + timedelta(days=1)).isoformat())
     assert run.returncode == 0, run.stderr[-3000:]
+    return config_file
+
+
+def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
+        written: str, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    from dashboards.store import load_snapshot, source_from_config
+    from kl_udfs.airflow.alerts import drift_message
+    from kl_udfs.core.config import load_config
+    from kl_udfs.sql.reads import window_rows
+
+    config_file = written
 
     # The Delta log is in the bucket, not on a local disk.
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
@@ -132,3 +143,17 @@ def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
     snapshot = load_snapshot(source_from_config(config_file))
     assert snapshot.versions["drift_results"] is not None
     assert sorted(snapshot.results["column_name"]) == ["amount", "channel", "country"]
+
+
+def test_the_dashboard_in_chromium_shows_the_drift_read_from_s3(
+        written: str, page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in KEYS.items():  # the dashboard process reads them from its environment
+        monkeypatch.setenv(name, value)
+    with running_dashboard(["--config", written]) as url:
+        page.goto(url)
+        card = page.locator('section[data-monitor="cards"]')
+        card.locator(".heatmaplayer image").wait_for()
+        rows = card.locator("tr[data-status=drift]")
+        assert {rows.nth(i).get_attribute("data-column") for i in range(rows.count())} == {
+            "amount", "channel"}
+        screenshot(page, "dashboard-s3.png")

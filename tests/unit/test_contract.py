@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,24 @@ def test_data_dictionary_is_generated_from_the_contract() -> None:
         "python -m kl_udfs.core.contract > docs/data-dictionary.md")
     for table in contract.TABLES:
         assert all(f"| `{c.name}` |" in printed for c in table.columns)
+
+
+def test_environment_reference_is_generated_and_names_every_variable_read() -> None:
+    """docs/environment.md is current, and no module spells a KLDRIFT_ variable itself: each
+    name comes from kl_udfs.core.environment, so the reference cannot miss one."""
+    from kl_udfs.core import environment
+
+    printed = subprocess.run([sys.executable, "-m", "kl_udfs.core.environment"], check=True,
+                             capture_output=True, text=True, cwd=ROOT).stdout
+    assert (ROOT / "docs" / "environment.md").read_text() == printed, (
+        "docs/environment.md is stale: "
+        "python -m kl_udfs.core.environment > docs/environment.md")
+    spelled = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for folder in ("kl_udfs", "dags", "jobs", "dashboards")
+        for path in (ROOT / folder).rglob("*.py") if path.name != "environment.py"
+        for name in re.findall(r"[\"'](KLDRIFT_[A-Z_]+)[\"']", path.read_text()))
+    assert spelled == []
+    assert {v.name for v in environment.VARIABLES} == {
+        value for name, value in vars(environment).items()
+        if name.isupper() and isinstance(value, str)}
