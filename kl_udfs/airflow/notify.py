@@ -4,7 +4,8 @@ The webhook's address is an Airflow Connection (default id `kldrift_webhook`, or
 $KLDRIFT_WEBHOOK_CONN_ID), so it is managed like every other secret of a deployment: in the
 UI, a secrets backend, or `AIRFLOW_CONN_KLDRIFT_WEBHOOK='https://hooks.slack.com/services/…'`.
 Without that connection nothing is posted: alerts are optional, a drift row is the record.
-The messages are Slack-compatible (a top-level "text") and carry the structured facts too.
+The messages are Slack-compatible (a top-level "text") and carry the structured facts too;
+with `{"format": "slack"}` in the connection's extra they are Slack's own text and blocks.
 """
 
 from __future__ import annotations
@@ -39,8 +40,14 @@ def connection_url(conn: Any) -> str:
     return f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "") + f"/{path}"
 
 
-def webhook_url(conn_id: str) -> str | None:
-    """The webhook's URL, or None when no such connection is defined."""
+# What a webhook receives, chosen by the connection's extra `format`: the whole kl-drift
+# message (any receiver, including Slack's, which shows its "text"), or Slack's own message
+# of text and blocks (Slack and the chat tools that take its format).
+FORMATS = ("kl-drift", "slack")
+
+
+def webhook_target(conn_id: str) -> tuple[str, str] | None:
+    """(URL, format) of the webhook connection, or None when it is not defined."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -48,7 +55,22 @@ def webhook_url(conn_id: str) -> str | None:
         conn = Connection.get(conn_id)
     except AirflowNotFoundException:  # not defined: alerts are off
         return None
-    return connection_url(conn)
+    shape = str(conn.extra_dejson.get("format") or FORMATS[0])
+    if shape not in FORMATS:
+        raise ValueError(f"connection {conn_id!r}: format {shape!r} is not one of "
+                         f"{', '.join(FORMATS)}")
+    return connection_url(conn), shape
+
+
+def slack_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """Slack's incoming-webhook message: the text, and one mrkdwn section per line of it."""
+    head, *lines = message["text"].splitlines()
+    blocks: list[dict[str, Any]] = [{"type": "section",
+                                     "text": {"type": "mrkdwn", "text": f"*{head}*"}}]
+    if lines:
+        blocks.append({"type": "section",
+                       "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    return {"text": message["text"], "blocks": blocks}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -87,11 +109,12 @@ class KlDriftWebhookNotifier(BaseNotifier):
         """Post one message; False (and a log line) when the connection is not defined."""
         from kl_udfs.airflow.alerts import post
 
-        url = webhook_url(self.conn_id)
-        if url is None:
+        target = webhook_target(self.conn_id)
+        if target is None:
             self.log.info("no connection %r: kl-drift alert not posted", self.conn_id)
             return False
-        post(url, message)
+        url, shape = target
+        post(url, slack_payload(message) if shape == "slack" else message)
         return True
 
     def notify(self, context: Any) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pytest
@@ -102,3 +105,48 @@ def test_failure_message_names_task_monitor_window_and_error() -> None:
     assert message["kind"] == "failure" and message["error"] == "bad input"
     assert message["text"] == ("kl-drift: quality_gate of monitor cards failed for "
                                "[2026-03-01T00:00:00+00:00, 2026-03-02T00:00:00+00:00): bad input")
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        _Receiver.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("shape", ["kl-drift", "slack"])
+def test_the_notifier_posts_in_the_format_its_connection_names(
+        shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection from the environment, as Airflow reads it; a real HTTP receiver."""
+    from kl_udfs.airflow.notify import KlDriftWebhookNotifier
+
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Receiver.received.clear()
+    monkeypatch.setenv("AIRFLOW_CONN_CHAT", json.dumps({
+        "conn_type": "http", "host": f"http://127.0.0.1:{server.server_port}/hook",
+        "extra": {"format": shape}}))
+    message = drift_message("cards", START, END, [_row("channel", "drift", 2.0)])
+    assert message is not None
+    try:
+        assert KlDriftWebhookNotifier("cards", "chat").send(message)
+    finally:
+        server.shutdown()
+    (posted,) = _Receiver.received
+    if shape == "slack":
+        assert set(posted) == {"text", "blocks"} and posted["text"] == message["text"]
+        assert posted["blocks"][0]["text"]["text"] == f"*{message['text'].splitlines()[0]}*"
+        assert "channel" in posted["blocks"][1]["text"]["text"]
+    else:
+        assert posted == json.loads(json.dumps(message))
+
+
+def test_without_the_connection_nothing_is_posted() -> None:
+    from kl_udfs.airflow.notify import KlDriftWebhookNotifier
+
+    assert KlDriftWebhookNotifier("cards", "no_such_connection").send({"text": "x"}) is False
