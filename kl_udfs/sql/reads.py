@@ -29,8 +29,12 @@ def table_uri(config: Config, name: str) -> str:
 
 def _drift_results(config: Config, monitor: str | None,
                    columns: Sequence[str] | None = None) -> list[dict[str, Any]] | None:
-    """The monitor's (or every monitor's) drift rows; None when the table does not exist."""
-    from deltalake import DeltaTable
+    """The monitor's (or every monitor's) drift rows; None when the table does not exist.
+
+    Read by delta-rs' own engine (DataFusion), which prunes the monitor's partitions; the
+    pyarrow-dataset path can leave native threads behind that abort the process at exit."""
+    import pyarrow as pa
+    from deltalake import DeltaTable, QueryBuilder
     from deltalake.exceptions import TableNotFoundError
 
     try:
@@ -38,9 +42,11 @@ def _drift_results(config: Config, monitor: str | None,
                            storage_options=config.delta_rs_options())
     except TableNotFoundError:
         return None
-    filters = [("monitor", "=", monitor)] if monitor else None
-    return table.to_pyarrow_table(columns=list(columns) if columns else None,
-                                  filters=filters).to_pylist()
+    selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    where = " WHERE monitor = '{}'".format(monitor.replace("'", "''")) if monitor else ""
+    reader = QueryBuilder().register("drift_results", table).execute(
+        f"SELECT {selected} FROM drift_results{where}")
+    return pa.RecordBatchReader.from_stream(reader).read_all().to_pylist()
 
 
 def window_rows(config: Config, monitor: str, start: datetime,

@@ -35,6 +35,7 @@ def test_drift_dag_runs_one_window_through_spark_submit_on_the_cluster(  # type:
         {"conn_type": "spark", "host": host, "port": int(port)}))
     monkeypatch.setenv("KLDRIFT_CONFIG", str(cluster_backfill / ONE_EXECUTOR_CONFIG))
     monkeypatch.delenv("AIRFLOW_CONN_KLDRIFT_WEBHOOK", raising=False)  # no alerts here
+    monkeypatch.delenv("KLDRIFT_EXAMPLE_MONITOR", raising=False)  # the Airflow tests' monitor
     for name, value in jobs.spark_env().items():
         monkeypatch.setenv(name, value)
 

@@ -789,8 +789,9 @@ def test_cli_config_typo_gives_every_problem(capsys: pytest.CaptureFixture[str],
     head, *problems = _cli_errors(capsys, argv)
     assert head == f"kldrift: error: {path}: invalid config, 2 problems:"
     assert {line.strip() for line in problems} == {
-        "monitor 'm': monitors.0.timestamp_colum: unknown key, did you mean `timestamp_column`?",
-        "monitor 'm': monitors.0.timestamp_column: Field required",
+        "monitor 'm': monitors.0.timestamp_colum: unknown key, did you mean `timestamp_column`? "
+        "(line 4)",
+        "monitor 'm': monitors.0.timestamp_column: Field required (line 2)",
     }
     assert not (tmp_path / "lakehouse").exists()
 
