@@ -7,20 +7,25 @@ import sys
 
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.output import format_json
+from kl_udfs.core.storage import ObjectStorage, is_object_store
 from kl_udfs.sql.queries import Query, load_query, parse_query, parse_vars, ready_queries
 
 
-def monitoring_location(args: argparse.Namespace) -> tuple[str, str, str | None]:
-    """(monitoring path, database, configured Spark master) from --monitoring or --config."""
+def monitoring_location(
+        args: argparse.Namespace) -> tuple[str, str, str | None, ObjectStorage | None]:
+    """(monitoring path, database, configured Spark master, object storage) from
+    --monitoring or --config; an s3:// --monitoring path is AWS's, keys from the environment."""
     if args.monitoring:
-        return args.monitoring, "monitoring", None
+        storage = ObjectStorage() if is_object_store(args.monitoring) else None
+        return args.monitoring, "monitoring", None, storage
     from kl_udfs.core.config import load_config
 
     if not args.config.exists():
         raise KlDriftError(f"no config at {args.config}: run `make demo` first, or pass "
                            f"--config FILE or --monitoring PATH")
     config = load_config(args.config)
-    return config.monitoring.path, config.monitoring.database, config.spark.master
+    return (config.monitoring.path, config.monitoring.database, config.spark.master,
+            config.object_storage())
 
 
 def _query(args: argparse.Namespace) -> tuple[Query, str]:
@@ -50,7 +55,7 @@ def run_sql_command(args: argparse.Namespace) -> int:
             print(f"SQL server running: pid {running[0]}, {thrift_server.jdbc_url(running[1])}"
                   if running else "no SQL server is running")
             return 0 if running else 1
-        root, database, master = monitoring_location(args)
+        root, database, master, _ = monitoring_location(args)  # the server: local paths
         server = thrift_server.start(root, database, args.port,
                                      args.master or master or "local[2]", args.run_dir)
         print(f"SQL server ready: {server.url} (pid {server.pid}); tables in `{database}`\n"
@@ -60,11 +65,11 @@ def run_sql_command(args: argparse.Namespace) -> int:
 
     query, source = _query(args)
     text = query.render(parse_vars(args.var), source)
-    root, database, master = monitoring_location(args)
+    root, database, master, storage = monitoring_location(args)
     from kl_udfs.spark.session import get_spark
     from kl_udfs.sql.local import render, run_sql
 
-    spark = get_spark(args.master or master, {"spark.sql.shuffle.partitions": "4"})
+    spark = get_spark(args.master or master, {"spark.sql.shuffle.partitions": "4"}, storage)
     headers, rows, truncated = run_sql(spark, root, database, text, args.limit)
     if args.format == "json":
         print(format_json(headers, rows))

@@ -132,6 +132,13 @@ def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
     assert {c for c, r in rows.items() if r["status"] == "drift"} == {"amount", "channel"}
     assert all(r["window_start"] == DRIFT_WINDOW.isoformat() for r in rows.values())
 
+    # Spark SQL over the same tables, with the config's storage settings.
+    query = _kldrift("sql", "--ready", "latest_status", "--config", config_file,
+                     "--format", "json")
+    assert query.returncode == 0, query.stderr[-3000:]
+    latest = {r["column_name"]: r["status"] for r in json.loads(query.stdout)}
+    assert latest == {column: row["status"] for column, row in rows.items()}
+
     # The alert task's read, and the dashboard's.
     for name, value in KEYS.items():
         monkeypatch.setenv(name, value)
