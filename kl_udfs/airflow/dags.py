@@ -54,23 +54,6 @@ def drift_asset_uri(monitor: str) -> str:
     return f"kldrift://{monitor}/drift"
 
 
-def cron_for(length: timedelta) -> str:
-    """The cron whose consecutive ticks are windows of this length (UTC, aligned)."""
-    minutes = int(length.total_seconds() // 60)
-    if length != timedelta(minutes=minutes) or minutes <= 0:
-        raise ValueError(f"window {length} is not a whole number of minutes")
-    if minutes < 60 and 60 % minutes == 0:
-        return f"*/{minutes} * * * *" if minutes > 1 else "* * * * *"
-    if minutes % 60 == 0 and minutes < 24 * 60 and (24 * 60) % minutes == 0:
-        hours = minutes // 60
-        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
-    if minutes == 24 * 60:
-        return "0 0 * * *"
-    if minutes == 7 * 24 * 60:
-        return "0 0 * * 1"
-    raise ValueError(f"window {length} does not divide an hour, a day or a week evenly")
-
-
 def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config | None]:
     """Valid monitors, and (name, error) for each broken entry; None config if all is broken."""
     try:
@@ -164,7 +147,7 @@ def window_schedule(monitor: Monitor) -> Any:
     """The timetable whose data intervals are the monitor's windows (UTC, aligned)."""
     from airflow.sdk import CronDataIntervalTimetable
 
-    return CronDataIntervalTimetable(cron_for(monitor.window_length), timezone="UTC")
+    return CronDataIntervalTimetable(monitor.cadence.cron(), timezone="UTC")
 
 
 def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
@@ -239,7 +222,9 @@ def _backfill_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
 
     # One Spark pass per batch of windows: history is filled in minutes, not one run a window.
     start = monitor.baseline.end or DEFAULT_START
-    end = start + 7 * monitor.window_length
+    if monitor.cadence.is_calendar:  # the first whole month (quarter) after the baseline
+        start = monitor.cadence.ceil(start)
+    end = monitor.cadence.shift(start, 7)
     params = {
         "start": Param(start.isoformat(), type="string", description="first window's start"),
         "end": Param(end.isoformat(), type="string", description="last window's end"),

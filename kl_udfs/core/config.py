@@ -23,7 +23,7 @@ from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.policy import Learning, Policy, Seasonality
 from kl_udfs.core.storage import ObjectStorage, is_object_store
-from kl_udfs.core.windows import parse_duration, parse_instant
+from kl_udfs.core.windows import Cadence, parse_cadence, parse_instant
 
 
 class _Model(BaseModel):
@@ -208,12 +208,21 @@ class Monitor(_Model):
     @field_validator("window")
     @classmethod
     def _window(cls, value: str) -> str:
-        parse_duration(value)
+        parse_cadence(value)
         return value
 
     @property
+    def cadence(self) -> Cadence:
+        """The window length: fixed, or calendar months (`1 month`, `1 quarter`)."""
+        return parse_cadence(self.window)
+
+    @property
     def window_length(self) -> timedelta:
-        return parse_duration(self.window)
+        """A fixed window's length (calendar windows have none: use `cadence`)."""
+        fixed = self.cadence.fixed
+        if fixed is None:
+            raise ValueError(f"monitor {self.name!r}: window '{self.window}' has no fixed length")
+        return fixed
 
     @property
     def is_path(self) -> bool:

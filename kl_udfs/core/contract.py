@@ -320,7 +320,7 @@ BASELINES = Table("baselines", (
     _c("range_start", "timestamp", "reference range start"),
     _c("range_end", "timestamp", "reference range end"),
     _c("previous_windows", "int", "rolling baselines: how many previous windows"),
-    _c("window_length_s", "long", "window length in seconds"),
+    _c("window_length_s", "long", "window length in seconds (calendar windows: the mean)"),
     _c("created_at", "timestamp", "when the baseline was built"),
     _c("run_id", "string", "the run that built it"),
     *_moment_columns("", "the baseline's"),

@@ -1,4 +1,8 @@
-"""Window lengths ("1 day", "6 hours") and half-open windows [start, end) aligned to UTC."""
+"""Window lengths ("1 day", "6 hours", "1 month", "1 quarter") and half-open windows
+[start, end) aligned to UTC.
+
+Fixed lengths are aligned to the epoch; calendar lengths (months, quarters, years) start on
+the first of a month at midnight UTC, a quarter on January, April, July or October 1st."""
 
 from __future__ import annotations
 
@@ -13,16 +17,18 @@ _UNITS = {
     "day": timedelta(days=1),
     "week": timedelta(weeks=1),
 }
+_CALENDAR_UNITS = {"month": 1, "quarter": 3, "year": 12}  # in months
 _DURATION = re.compile(r"^\s*(\d+)\s*([a-z]+?)s?\s*$")
 _EPOCH = datetime(1970, 1, 1)
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse '1 day', '6 hours', '15 minutes'; months are not fixed-length, so not accepted."""
+    """Parse '1 day', '6 hours', '15 minutes': fixed lengths only (see `parse_cadence`)."""
     match = _DURATION.match(text.lower())
     if not match or match.group(2) not in _UNITS:
         raise ValueError(
-            f"window '{text}' is not '<n> <unit>' with unit in {', '.join(_UNITS)}"
+            f"window '{text}' is not '<n> <unit>' with unit in "
+            f"{', '.join([*_UNITS, *_CALENDAR_UNITS])}"
         )
     try:
         length = int(match.group(1)) * _UNITS[match.group(2)]
@@ -73,3 +79,105 @@ def split(start: datetime, end: datetime, length: timedelta) -> list[Window]:
         windows.append(Window(cursor, min(cursor + length, end)))
         cursor += length
     return windows
+
+
+def _months_since_epoch(instant: datetime) -> int:
+    return (instant.year - _EPOCH.year) * 12 + instant.month - 1
+
+
+def _month_start(index: int) -> datetime:
+    return datetime(_EPOCH.year + index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How long a monitor's windows are: a fixed length, or a number of calendar months."""
+
+    fixed: timedelta | None = None
+    months: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.fixed is None) == (self.months == 0) or self.months < 0:
+            raise ValueError("a cadence is either a fixed length or a number of months")
+
+    @property
+    def is_calendar(self) -> bool:
+        return self.fixed is None
+
+    def shift(self, instant: datetime, windows: int) -> datetime:
+        """`instant` moved by `windows` window lengths (negative: back); for calendar windows,
+        the instant must be the start of a month."""
+        if self.fixed is not None:
+            return instant + windows * self.fixed
+        if instant != _month_start(_months_since_epoch(instant)):
+            raise ValueError(f"{instant.isoformat()} is not the start of a month")
+        return _month_start(_months_since_epoch(instant) + windows * self.months)
+
+    def align_down(self, instant: datetime) -> datetime:
+        """The start of the aligned window that contains the instant."""
+        if self.fixed is not None:
+            return align_down(instant, self.fixed)
+        index = _months_since_epoch(instant)
+        return _month_start(index - index % self.months)
+
+    def ceil(self, instant: datetime) -> datetime:
+        """The first aligned window start at or after the instant."""
+        floor = self.align_down(instant)
+        return floor if floor == instant else self.shift(floor, 1)
+
+    def split(self, start: datetime, end: datetime) -> list[Window]:
+        """Consecutive windows covering [start, end); the last may be shorter. Calendar
+        windows start at the aligned window holding `start`, each a whole calendar span."""
+        if self.fixed is not None:
+            return split(start, end, self.fixed)
+        if end <= start:
+            raise ValueError(f"range end {end} is not after its start {start}")
+        windows, cursor = [], self.align_down(start)
+        if cursor != start:
+            raise ValueError(f"{start.isoformat()} is not the start of a "
+                             f"{self.months}-month window (next: "
+                             f"{self.shift(cursor, 1).isoformat()})")
+        while cursor < end:
+            following = self.shift(cursor, 1)
+            windows.append(Window(cursor, min(following, end)))
+            cursor = following
+        return windows
+
+    def nominal_seconds(self) -> int:
+        """The length in seconds: exact when fixed, the mean Gregorian month's otherwise."""
+        if self.fixed is not None:
+            return int(self.fixed.total_seconds())
+        return round(self.months * 365.2425 * 86_400 / 12)
+
+    def cron(self) -> str:
+        """The cron whose consecutive ticks are these windows (UTC, aligned)."""
+        if self.fixed is None:
+            if 12 % self.months:
+                raise ValueError(f"{self.months} months do not divide a year evenly")
+            return "0 0 1 * *" if self.months == 1 else f"0 0 1 */{self.months} *"
+        minutes = int(self.fixed.total_seconds() // 60)
+        if self.fixed != timedelta(minutes=minutes) or minutes <= 0:
+            raise ValueError(f"window {self.fixed} is not a whole number of minutes")
+        if minutes < 60 and 60 % minutes == 0:
+            return f"*/{minutes} * * * *" if minutes > 1 else "* * * * *"
+        if minutes % 60 == 0 and minutes < 24 * 60 and (24 * 60) % minutes == 0:
+            hours = minutes // 60
+            return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+        if minutes == 24 * 60:
+            return "0 0 * * *"
+        if minutes == 7 * 24 * 60:
+            return "0 0 * * 1"
+        raise ValueError(f"window {self.fixed} does not divide an hour, a day or a week evenly")
+
+
+def parse_cadence(text: str) -> Cadence:
+    """'1 day', '6 hours' (fixed) or '1 month', '1 quarter', '2 months', '1 year' (calendar)."""
+    match = _DURATION.match(text.lower())
+    if match and match.group(2) in _CALENDAR_UNITS:
+        months = int(match.group(1)) * _CALENDAR_UNITS[match.group(2)]
+        if months <= 0:
+            raise ValueError(f"window '{text}' must be longer than zero")
+        if 12 % months:  # else windows could not all start on the same months of every year
+            raise ValueError(f"window '{text}' does not divide a year into whole windows")
+        return Cadence(months=months)
+    return Cadence(fixed=parse_duration(text))

@@ -62,10 +62,11 @@ def run_demo_via_airflow(directory: Path, scale: float = 1.0, master: str | None
     env = airflow_env(directory / "monitors.yaml", master)
     _airflow(env, "db", "migrate")
     for name, (start, end) in RANGES.items():
-        window = config.monitor(name).window_length
+        cadence = config.monitor(name).cadence
         _airflow(env, "dags", "test", f"kldrift_baseline__{name}", _iso(start))
         _airflow(env, "dags", "test", f"kldrift_backfill__{name}", _iso(start), "-c",
-                 json.dumps({"start": _iso(start), "end": _iso(end - window), "batch": 100}))
+                 json.dumps({"start": _iso(start), "end": _iso(cadence.shift(end, -1)),
+                             "batch": 100}))
         # The scheduled DAG for the last window: its data interval ends at the logical date.
         _airflow(env, "dags", "test", f"kldrift_drift__{name}", _iso(end))
     return report_demo(spark, config, began)

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from kl_udfs.core.config import Config
 from kl_udfs.core.errors import KlDriftError
-from kl_udfs.core.windows import Window, split
+from kl_udfs.core.windows import Window
 from kl_udfs.quality.gate import failed_windows
 from kl_udfs.spark.baseline import baseline_id as make_baseline_id
 from kl_udfs.spark.baseline import learn_and_count
@@ -100,7 +100,7 @@ def backfill(spark: SparkSession, config: Config, monitor_name: str, start: date
              progress: Callable[[int, int, WindowsDone], None] | None = None) -> list[WindowsDone]:
     """Every window in [start, end), `batch_windows` per pass; each batch lands whole."""
     monitor = config.monitor(monitor_name)
-    windows = split(start, end, monitor.window_length)
+    windows = monitor.cadence.split(start, end)
     if batch_windows < 1:
         raise KlDriftError("batch size must be at least 1 window", monitor=monitor.name)
     done: list[WindowsDone] = []

@@ -30,7 +30,6 @@ from kl_udfs.core.config import Monitor
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.seen import FILTER_BUDGET, SEEN_LIMIT, build_filter, within_budget
 from kl_udfs.core.stats.moments import SUMS, frame_of
-from kl_udfs.core.windows import align_down
 from kl_udfs.spark.columns import ColumnChoice, choose_columns
 from kl_udfs.spark.histogram import SUM_COLUMNS, col, in_range, numeric_value, window_histograms
 
@@ -233,9 +232,9 @@ def reference_range(df: DataFrame, monitor: Monitor) -> tuple[datetime, datetime
     first = row["first"]
     if not isinstance(first, datetime):
         first = datetime(first.year, first.month, first.day)
-    start = align_down(first, monitor.window_length)
+    start = monitor.cadence.align_down(first)
     assert spec.previous_windows is not None
-    return start, start + spec.previous_windows * monitor.window_length
+    return start, monitor.cadence.shift(start, spec.previous_windows)
 
 
 def describe_source(monitor: Monitor, version: int | None, start: datetime | None,

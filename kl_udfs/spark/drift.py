@@ -101,11 +101,10 @@ def _rolling_baseline(spark: SparkSession, ctx: RunContext, root: str, bins_df: 
     from kl_udfs.spark.tables import read_table
 
     assert ctx.baseline.previous_windows is not None
-    span = ctx.baseline.previous_windows * ctx.monitor.window_length
     names = bins_df.select("column_idx", "column_name").distinct()
     new = counts.join(windows_df, "window_idx", "inner").select(
         "window_start", "column_idx", "bin", "count", *SUM_COLUMNS)
-    earliest = ctx.windows[0].start - span
+    earliest = ctx.monitor.cadence.shift(ctx.windows[0].start, -ctx.baseline.previous_windows)
     stored = (
         read_table(spark, root, PROFILES)
         .where((F.col("monitor") == ctx.monitor.name)
@@ -122,7 +121,10 @@ def _rolling_baseline(spark: SparkSession, ctx: RunContext, root: str, bins_df: 
     )
     history = stored.unionByName(new).alias("h")
     target = windows_df.alias("w")
-    within = (F.col("h.window_start") >= F.col("w.window_start") - F.lit(span)) & (
+    cadence, previous = ctx.monitor.cadence, ctx.baseline.previous_windows
+    lower = (F.col("w.window_start") - F.lit(previous * cadence.fixed) if cadence.fixed else
+             F.add_months(F.col("w.window_start"), -previous * cadence.months).cast("timestamp"))
+    within = (F.col("h.window_start") >= lower) & (
         F.col("h.window_start") < F.col("w.window_start"))
     return (
         target.join(history, within, "inner")
@@ -234,7 +236,7 @@ def _history(spark: SparkSession, ctx: RunContext, root: str,
     if not DeltaTable.isDeltaTable(spark, table_path(root, DRIFT_RESULTS)):
         return None
     first = ctx.windows[0].start
-    since = first - learning.windows_back() * ctx.monitor.window_length
+    since = ctx.monitor.cadence.shift(first, -learning.windows_back())
     return (
         read_table(spark, root, DRIFT_RESULTS)
         .where((F.col("monitor") == ctx.monitor.name)

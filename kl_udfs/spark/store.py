@@ -42,7 +42,7 @@ def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baselin
             "table_name": monitor.table, "table_version": source.version,
             "range_start": source.start, "range_end": source.end,
             "previous_windows": source.previous_windows,
-            "window_length_s": int(monitor.window_length.total_seconds()),
+            "window_length_s": monitor.cadence.nominal_seconds(),
             "created_at": created_at, "run_id": run_id,
         }
         if choice.name not in by_name:

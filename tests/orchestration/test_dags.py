@@ -53,7 +53,7 @@ monitors:
   - name: broken
     table: ./raw/cards
     timestamp_column: event_time
-    window: 1 month
+    window: 1 fortnight
     baseline: {{start: 2026-01-01, end: 2026-01-31}}
 """
 
@@ -141,7 +141,7 @@ def test_dagbag_imports_every_dag_even_with_broken_monitors(lake) -> None:  # ty
             "retrain_cards", "example_task_group__cards"} <= set(bag.dag_ids)
     broken = bag.get_dag("kldrift_drift__broken")
     assert [t.task_id for t in broken.tasks] == ["config_error"]
-    assert "1 month" in broken.doc_md
+    assert "1 fortnight" in broken.doc_md
 
 
 @pytest.mark.parametrize("text", [None, "monitors: [name: {broken", "just a string"],
@@ -212,6 +212,22 @@ def test_catchup_comes_from_the_monitor(catchup: bool, tmp_path: Path) -> None:
     setting = f"    catchup: {str(catchup).lower()}\n"
     config.write_text(CONFIG_TEXT.replace("    window: 1 day\n", "    window: 1 day\n" + setting))
     assert build_dags(config)["kldrift_drift__cards"].catchup is catchup
+
+
+def test_a_monthly_monitor_runs_on_calendar_months(tmp_path: Path) -> None:
+    from airflow.sdk import CronDataIntervalTimetable
+
+    from kl_udfs.airflow.dags import build_dags
+
+    config = tmp_path / "monitors.yaml"
+    config.write_text(CONFIG_TEXT.replace("    window: 1 day\n", "    window: 1 month\n"))
+    dags = build_dags(config)
+    timetable = dags["kldrift_drift__cards"].timetable
+    assert isinstance(timetable, CronDataIntervalTimetable)
+    assert timetable.expression == "0 0 1 * *"
+    # The backfill's default range: the seven whole months after the baseline (ends 01-31).
+    params = dags["kldrift_backfill__cards"].params.dump()
+    assert (params["start"], params["end"]) == ("2026-02-01T00:00:00", "2026-09-01T00:00:00")
 
 
 def test_drift_dag_structure(lake) -> None:  # type: ignore[no-untyped-def]

@@ -758,7 +758,7 @@ def _cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 MALFORMED_YAML = {
     "syntax": "monitors:\n  - name: m\n    table: [unclosed\n",
     "bad_window": "monitors:\n  - name: m\n    table: ./t\n    timestamp_column: ts\n"
-                  "    window: 1 month\n    baseline: {version: 1}\n",
+                  "    window: 1 fortnight\n    baseline: {version: 1}\n",
     "not_a_mapping": "- just\n- a list\n",
 }
 

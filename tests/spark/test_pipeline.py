@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 from scipy.stats import entropy, kurtosis
@@ -241,6 +242,36 @@ def test_rolling_baseline_sums_previous_windows(spark, lake, tmp_path) -> None: 
             values = raw.loc[raw["day"].isin(days), "amount"]
             assert r["baseline_mean"] == pytest.approx(values.mean(), rel=1e-10)
             assert r["baseline_std"] == pytest.approx(values.std(ddof=1), rel=1e-9)
+
+
+def test_monthly_windows_are_calendar_months_with_a_rolling_baseline(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`window: 1 month` and `previous_windows: 1`: one row per column per calendar month,
+    each counting exactly that month's rows (counted again by pandas), judged against the
+    month before it."""
+    table = data.card_transactions(days=120, rows_per_day=300, drift_day=500)  # Jan-Apr
+    write_delta(spark, table, tmp_path / "raw" / "cards")
+    config = parse_config({
+        "monitoring": {"path": "./monitoring"},
+        "monitors": [{"name": "monthly", "table": "./raw/cards", "timestamp_column": "event_time",
+                      "window": "1 month", "baseline": {"previous_windows": 1},
+                      "columns": ["amount", "channel"]}]}, tmp_path)
+    runner.build_baseline(spark, config, "monthly")
+    runner.backfill(spark, config, "monthly", datetime(2026, 1, 1), datetime(2026, 5, 1))
+    rows = _results(spark, config).collect()
+    months = [datetime(2026, m, 1) for m in (1, 2, 3, 4)]
+    assert sorted({(r["window_start"], r["window_end"]) for r in rows}) == [
+        (start, datetime(2026, start.month + 1, 1)) for start in months]
+    events = table.column("event_time").to_pandas()
+    per_month = events.dt.to_period("M").value_counts()
+    counts = {(r["column_name"], r["window_start"]): r for r in rows}
+    for start in months:
+        expected = int(per_month[pd.Period(start, "M")])
+        assert counts[("amount", start)]["current_count"] == expected
+        if start.month > 1:  # the previous calendar month is the baseline
+            previous = int(per_month[pd.Period(datetime(2026, start.month - 1, 1), "M")])
+            assert counts[("amount", start)]["baseline_count"] == previous
+            assert counts[("channel", start)]["status"] == "ok"
+    assert counts[("amount", months[0])]["status"] == "error"  # no month before January
 
 
 def test_baseline_from_a_delta_version(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]

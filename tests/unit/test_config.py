@@ -14,7 +14,14 @@ from kl_udfs.core import contract
 from kl_udfs.core.config import load_config, parse_config
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.stats import DEFAULT_PSEUDO_COUNT
-from kl_udfs.core.windows import Window, align_down, parse_duration, parse_instant, split
+from kl_udfs.core.windows import (
+    Window,
+    align_down,
+    parse_cadence,
+    parse_duration,
+    parse_instant,
+    split,
+)
 
 
 def _monitor(**overrides: Any) -> dict[str, Any]:
@@ -221,7 +228,8 @@ MALFORMED_MONITORS = {
     "baseline bad date": (
         {"baseline": {"start": "yesterday", "end": "2026-01-02"}}, ["baseline.start"]),
     "baseline negative version": ({"baseline": {"version": -1}}, ["baseline.version"]),
-    "window 1 month": ({"window": "1 month"}, ["window", "1 month"]),
+    "window 1 fortnight": ({"window": "1 fortnight"}, ["window", "1 fortnight"]),
+    "window 5 months": ({"window": "5 months"}, ["window", "5 months"]),
     "window abc": ({"window": "abc"}, ["window", "abc"]),
     "window 0 days": ({"window": "0 days"}, ["window", "0 days"]),
     "window negative": ({"window": "-1 day"}, ["window"]),
@@ -419,14 +427,14 @@ def test_yaml_invalid_monitor_names_file_and_monitor(tmp_path: Path) -> None:
         "  - name: cards\n"
         "    table: ./t\n"
         "    timestamp_column: ts\n"
-        "    window: 1 month\n"
+        "    window: 1 fortnight\n"
         "    baseline: {version: 1}\n"
     )
     with pytest.raises(KlDriftError) as caught:
         load_config(path)
     text = _assert_one_line(caught.value)
     assert caught.value.monitor == "cards"
-    assert str(path) in text and "1 month" in text
+    assert str(path) in text and "1 fortnight" in text
 
 
 # --- windows ----------------------------------------------------------------------------
@@ -567,3 +575,60 @@ def test_errors_give_the_files_line_and_index_of_the_monitor(tmp_path: Path) -> 
         "monitor 'typo': monitors.1.timestamp_colum: unknown key, did you mean "
         "`timestamp_column`? (line 8)"]
     assert load_config(path, only="fine").monitors[0].name == "fine"
+
+
+
+# --- calendar windows ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "months"), [
+    ("1 month", 1), ("2 months", 2), ("1 quarter", 3), ("2 quarters", 6), ("1 year", 12)])
+def test_calendar_windows_parse_to_months(text: str, months: int) -> None:
+    cadence = parse_cadence(text)
+    assert cadence.is_calendar and cadence.months == months and cadence.fixed is None
+
+
+@pytest.mark.parametrize("text", ["5 months", "0 months", "7 months", "1 fortnight"])
+def test_calendar_windows_that_do_not_divide_a_year_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_cadence(text)
+
+
+def test_monthly_windows_are_the_calendar_months() -> None:
+    """Against the calendar itself: each window is one month, first to first, of the length
+    calendar.monthrange gives (28, 29, 30 or 31 days); the last one may be cut short."""
+    import calendar
+
+    windows = parse_cadence("1 month").split(datetime(2023, 11, 1), datetime(2024, 12, 15))
+    assert len(windows) == 14
+    for window in windows[:-1]:
+        days = calendar.monthrange(window.start.year, window.start.month)[1]
+        assert window.start.day == 1 and window.start.hour == 0
+        assert window.end - window.start == timedelta(days=days)
+    assert [w.end for w in windows[:-1]] == [w.start for w in windows[1:]]
+    assert windows[3].end - windows[3].start == timedelta(days=29)  # February 2024
+    assert windows[-1] == Window(datetime(2024, 12, 1), datetime(2024, 12, 15))
+
+
+def test_quarters_start_in_january_april_july_october() -> None:
+    quarter = parse_cadence("1 quarter")
+    assert quarter.align_down(datetime(2026, 5, 17, 13)) == datetime(2026, 4, 1)
+    assert quarter.ceil(datetime(2026, 1, 31)) == datetime(2026, 4, 1)
+    assert quarter.ceil(datetime(2026, 4, 1)) == datetime(2026, 4, 1)
+    assert quarter.shift(datetime(2026, 1, 1), -3) == datetime(2025, 4, 1)
+    assert [w.start.month for w in quarter.split(datetime(2026, 1, 1), datetime(2027, 1, 1))] \
+        == [1, 4, 7, 10]
+    assert quarter.cron() == "0 0 1 */3 *" and parse_cadence("1 month").cron() == "0 0 1 * *"
+    with pytest.raises(ValueError, match="not the start of a 3-month window"):
+        quarter.split(datetime(2026, 2, 1), datetime(2026, 6, 1))
+
+
+def test_fixed_cadences_keep_the_fixed_length_rules() -> None:
+    day = parse_cadence("1 day")
+    assert day.fixed == timedelta(days=1) and not day.is_calendar
+    assert day.split(datetime(2026, 1, 1), datetime(2026, 1, 3, 12)) == split(
+        datetime(2026, 1, 1), datetime(2026, 1, 3, 12), timedelta(days=1))
+    assert day.shift(datetime(2026, 1, 10), -7) == datetime(2026, 1, 3)
+    assert parse_cadence("6 hours").cron() == "0 */6 * * *"
+    assert day.nominal_seconds() == 86_400
+    assert parse_cadence("1 year").nominal_seconds() == 31_556_952  # the Gregorian mean year
