@@ -264,18 +264,10 @@ class SparkSettings(_Model):
     conf: dict[str, str] = {}
 
 
-class Storage(_Model):
-    """S3 or an S3-compatible server for `s3://` paths; credentials come from the environment."""
-
-    endpoint: str | None = Field(None, pattern=r"^https?://")  # None: AWS itself
-    region: str | None = None
-    path_style: bool | None = None  # None: path style with an endpoint, else virtual hosts
-
-
 class Config(_Model):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     spark: SparkSettings = Field(default_factory=SparkSettings)
-    storage: Storage | None = None
+    storage: ObjectStorage | None = None  # S3 or a compatible server; keys from the environment
     monitors: list[Monitor] = Field(min_length=1)
 
     def object_storage(self) -> ObjectStorage | None:
@@ -283,8 +275,7 @@ class Config(_Model):
         paths = [self.monitoring.path, *(m.table for m in self.monitors if m.is_path)]
         if self.storage is None and not any(map(is_object_store, paths)):
             return None
-        given = self.storage or Storage()
-        return ObjectStorage(given.endpoint, given.region, given.path_style)
+        return self.storage or ObjectStorage()
 
     def delta_rs_options(self) -> dict[str, str] | None:
         storage = self.object_storage()

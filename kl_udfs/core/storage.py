@@ -7,8 +7,9 @@ Credentials never go in the config: both engines read them from the environment
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMES = ("s3://", "s3a://")
 HADOOP_AWS = "org.apache.hadoop:hadoop-aws"
@@ -18,11 +19,13 @@ def is_object_store(path: str) -> bool:
     return path.startswith(SCHEMES)
 
 
-@dataclass(frozen=True)
-class ObjectStorage:
-    """Where an S3 API answers: AWS itself when `endpoint` is None."""
+class ObjectStorage(BaseModel):
+    """The config's `storage` section: where an S3 API answers (AWS itself without an
+    `endpoint`)."""
 
-    endpoint: str | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: str | None = Field(None, pattern=r"^https?://")
     region: str | None = None
     path_style: bool | None = None  # None: path style for a custom endpoint, else virtual host
 
