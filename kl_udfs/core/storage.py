@@ -68,6 +68,39 @@ def hadoop_version() -> str:
     raise RuntimeError("pyspark's jars hold no hadoop-client-api jar: cannot pick hadoop-aws")
 
 
-def hadoop_aws_package() -> str:
-    """hadoop-aws must be the Hadoop version Spark runs, or s3a fails at its first call."""
-    return f"{HADOOP_AWS}:{hadoop_version()}"
+# hadoop-aws depends on the AWS SDK's `bundle`, a 686 MB jar of every AWS service; s3a calls
+# only these modules (about 30 MB with their dependencies), at the SDK version that Hadoop
+# release was built with (hadoop-project's aws-java-sdk-v2.version). A Hadoop not listed here
+# keeps the bundle.
+AWS_SDK = "software.amazon.awssdk"
+AWS_SDK_MODULES = ("s3", "s3-transfer-manager", "sts")
+AWS_SDK_OF_HADOOP = {"3.5.0": "2.35.4"}
+# What the SDK modules bring that pyspark's jars already hold at another version: one copy of
+# Netty or Apache HttpClient on a classpath, not two.
+_SDK_DUPLICATES_OF_SPARK_JARS = (
+    "commons-codec:commons-codec",
+    *(f"io.netty:netty-{name}" for name in (
+        "buffer", "codec", "codec-http", "codec-http2", "common", "handler", "resolver",
+        "transport", "transport-classes-epoll", "transport-native-unix-common")),
+    "org.apache.httpcomponents:httpclient",
+    "org.apache.httpcomponents:httpcore",
+)
+
+
+def hadoop_aws_packages() -> list[str]:
+    """hadoop-aws at the Hadoop version Spark runs (or s3a fails at its first call), and the
+    AWS SDK modules it needs."""
+    hadoop = hadoop_version()
+    packages = [f"{HADOOP_AWS}:{hadoop}"]
+    sdk = AWS_SDK_OF_HADOOP.get(hadoop)
+    if sdk:
+        packages += [f"{AWS_SDK}:{module}:{sdk}" for module in AWS_SDK_MODULES]
+    return packages
+
+
+def hadoop_aws_excludes() -> list[str]:
+    """What resolving `hadoop_aws_packages` must leave out: the SDK bundle, when its modules
+    replace it, and their copies of jars Spark ships."""
+    if hadoop_version() not in AWS_SDK_OF_HADOOP:
+        return []
+    return [f"{AWS_SDK}:bundle", *_SDK_DUPLICATES_OF_SPARK_JARS]

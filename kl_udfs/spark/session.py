@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kl_udfs.core import environment
 from kl_udfs.core.cache import cache_dir
-from kl_udfs.core.storage import ObjectStorage, hadoop_aws_package
+from kl_udfs.core.storage import ObjectStorage, hadoop_aws_excludes, hadoop_aws_packages
 from kl_udfs.spark.shipping import is_local, ship_package
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ _DUPLICATES_OF_SPARK_JARS = [
 ]
 
 
-def excluded_packages() -> str:
-    return ",".join(_DUPLICATES_OF_SPARK_JARS)
+def excluded_packages(storage: ObjectStorage | None = None) -> str:
+    return ",".join([*_DUPLICATES_OF_SPARK_JARS, *(hadoop_aws_excludes() if storage else [])])
 
 
 def delta_package() -> str:
@@ -61,7 +61,7 @@ def delta_package() -> str:
 
 def job_packages(storage: ObjectStorage | None = None) -> str:
     """The jars a job resolves: Delta, and hadoop-aws when the config uses object storage."""
-    return delta_package() + (f",{hadoop_aws_package()}" if storage else "")
+    return ",".join([delta_package(), *(hadoop_aws_packages() if storage else [])])
 
 
 def spark_conf(master: str | None = None, extra: dict[str, str] | None = None,
@@ -72,7 +72,7 @@ def spark_conf(master: str | None = None, extra: dict[str, str] | None = None,
     conf = {
         "spark.app.name": "kl-drift",
         "spark.jars.packages": job_packages(storage),
-        "spark.jars.excludes": excluded_packages(),
+        "spark.jars.excludes": excluded_packages(storage),
         "spark.jars.ivy": str(cache / "ivy"),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",

@@ -126,3 +126,7 @@ def test_s3_paths_add_hadoop_aws_at_the_hadoop_version_spark_runs(
     hadoop = next(jars.glob("hadoop-client-api-*.jar")).stem.rsplit("-", 1)[1]
     assert f"org.apache.hadoop:hadoop-aws:{hadoop}" in packages
     assert any(p.startswith("io.delta:delta-spark_") for p in packages)
+    # s3a's SDK modules replace the SDK's every-service bundle
+    assert any(p.startswith("software.amazon.awssdk:s3:") for p in packages)
+    excluded = (_option(command, "--exclude-packages") or "").split(",")
+    assert "software.amazon.awssdk:bundle" in excluded
