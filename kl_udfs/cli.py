@@ -37,6 +37,15 @@ def _window(args: argparse.Namespace) -> Window:
         raise KlDriftError(str(error), monitor=args.monitor) from None
 
 
+def _windows(args: argparse.Namespace, config: Config) -> list[Window]:
+    """[start, end) cut into the monitor's windows (one, when it is a single window)."""
+    _window(args)
+    try:
+        return config.monitor(args.monitor).cadence.split(args.start, args.end)
+    except ValueError as error:
+        raise KlDriftError(str(error), monitor=args.monitor) from None
+
+
 class _Version(argparse.Action):
     """`--version`, read from the package metadata only when asked: a job shipped to a cluster
     as a zip (--py-files) parses its arguments here too, and has no metadata."""
@@ -192,14 +201,17 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "quality":
         from kl_udfs.quality.gate import check_window
 
-        window = _window(args)
-        outcome = check_window(spark, config, args.monitor, window)
-        total = len(outcome.results)
-        verdict = (f"passed {total}/{total} expectations" if outcome.success else
-                   f"FAILED {len(outcome.failed)}/{total}: " + "; ".join(outcome.failed))
-        print(f"quality {outcome.monitor} {window}: {verdict}, {outcome.row_count} rows, "
-              f"run {outcome.run_id}")
-        return GATE_FAILED_EXIT if args.fail_on_gate and not outcome.success else 0
+        # A range of several windows (a source-triggered run) is gated window by window.
+        passed = True
+        for window in _windows(args, config):
+            outcome = check_window(spark, config, args.monitor, window)
+            total = len(outcome.results)
+            verdict = (f"passed {total}/{total} expectations" if outcome.success else
+                       f"FAILED {len(outcome.failed)}/{total}: " + "; ".join(outcome.failed))
+            print(f"quality {outcome.monitor} {window}: {verdict}, {outcome.row_count} rows, "
+                  f"run {outcome.run_id}")
+            passed = passed and outcome.success
+        return GATE_FAILED_EXIT if args.fail_on_gate and not passed else 0
     elif args.command == "run":
         window = _window(args)
         done = runner.compute_windows(spark, config, args.monitor, [window], args.baseline_id)

@@ -12,8 +12,10 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
+from kl_udfs.core.config import Config
 from kl_udfs.core.contract import DRIFT as DRIFT_STATUS
-from kl_udfs.sql.reads import naive_utc
+from kl_udfs.core.windows import Window
+from kl_udfs.sql.reads import naive_utc, rows_between
 
 
 def _share(value: float | None) -> str:
@@ -65,12 +67,30 @@ def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> int:
         return int(response.status)
 
 
-def asset_extra(message: dict[str, Any]) -> dict[str, Any]:
-    """The drift asset event's payload: the window and, per drifted column, what fired and
-    its figures, so a consumer (a retraining DAG) need not read the tables to decide."""
-    return {"monitor": message["monitor"], "window_start": message["window_start"],
-            "window_end": message["window_end"],
+def alert_messages(config: Config, monitor: str,
+                   windows: list[Window]) -> tuple[list[dict[str, Any]], int]:
+    """One message per window that drifted, oldest first, and the count of rows read."""
+    rows = rows_between(config, monitor, windows[0].start, windows[-1].end)
+    messages = []
+    for window in windows:
+        mine = [r for r in rows if naive_utc(r["window_start"]) == window.start
+                and naive_utc(r["window_end"]) == window.end]
+        message = drift_message(monitor, window.start, window.end, mine)
+        if message is not None:
+            messages.append(message)
+    return messages, len(rows)
+
+
+def asset_extra(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The drift asset event's payload: the latest drifted window and, per drifted column,
+    what fired and its figures, so a consumer (a retraining DAG) need not read the tables to
+    decide; `drifted_windows` lists every window of the run that drifted."""
+    latest = messages[-1]
+    return {"monitor": latest["monitor"], "window_start": latest["window_start"],
+            "window_end": latest["window_end"],
             "columns": [{key: column[key] for key in
                          ("column", "reason", "fired_rules", "psi", "kl_divergence",
                           "p_value", "q_value", "threshold")}
-                        for column in message["columns"]]}
+                        for column in latest["columns"]],
+            "drifted_windows": [{"window_start": m["window_start"],
+                                 "window_end": m["window_end"]} for m in messages]}

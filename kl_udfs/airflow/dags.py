@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from kl_udfs.core.config_errors import Origin, key_lines
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.resources import packaged
 from kl_udfs.core.storage import ObjectStorage
+from kl_udfs.core.windows import Window
 
 CONFIG_ENV = environment.CONFIG
 SPARK_CONN_ENV = environment.SPARK_CONN_ID
@@ -80,19 +81,24 @@ def load_monitors(path: Path) -> tuple[list[Monitor | tuple[str, str]], Config |
     return results, config
 
 
+# The run's data interval, as spark-submit arguments rendered by Airflow.
+DATA_INTERVAL = ("{{ data_interval_start.isoformat() }}", "{{ data_interval_end.isoformat() }}")
+
+
 def kldrift_job_task(task_id: str, job: str, config_path: Path, monitor: str,
-                     window_args: bool, extra_args: tuple[str, ...] = (),
+                     window_args: bool | tuple[str, str], extra_args: tuple[str, ...] = (),
                      storage: ObjectStorage | None = None, **kwargs: Any) -> Any:
     """A spark-submit of one packaged job (`compute_drift.py`, …) for one monitor; with
-    `window_args` the window is the run's data interval; `storage` adds the s3a jars."""
+    `window_args` True the range is the run's data interval, with a (start, end) pair of
+    templates it is theirs; `storage` adds the s3a jars."""
     from kl_udfs.airflow.operators import KlDriftSubmitOperator
     from kl_udfs.core.cache import cache_dir
     from kl_udfs.spark.session import excluded_packages, job_packages
 
     args = ["--config", str(config_path), "--monitor", monitor]
     if window_args:
-        args += ["--start", "{{ data_interval_start.isoformat() }}",
-                 "--end", "{{ data_interval_end.isoformat() }}"]
+        span = DATA_INTERVAL if isinstance(window_args, bool) else window_args
+        args += ["--start", span[0], "--end", span[1]]
     args += extra_args
     python = os.environ.get("PYSPARK_PYTHON", sys.executable)
     return KlDriftSubmitOperator(
@@ -119,10 +125,17 @@ def _doc(monitor: Monitor) -> str:
     baseline = monitor.baseline
     return (f"### kl-drift monitor `{monitor.name}`\n\n"
             f"* table: `{monitor.table}` (timestamp `{monitor.timestamp_column}`)\n"
-            f"* window: {monitor.window} (the data interval of each run)\n"
+            f"* window: {monitor.window} ({_runs(monitor)})\n"
             f"* baseline: {baseline.kind} {baseline.model_dump(exclude_none=True)}\n"
             f"* rules: {describe_rules(monitor.policy())}"
             f"\n* drift events: asset `{drift_asset_uri(monitor.name)}`\n")
+
+
+def _runs(monitor: Monitor) -> str:
+    if monitor.schedule == "source":
+        return (f"runs on each event of asset `{monitor.source_asset_uri}`, for every complete "
+                "window not computed yet")
+    return "the data interval of each run"
 
 
 def _broken_dag(dag_id: str, monitor: str, error: str) -> Any:
@@ -144,52 +157,91 @@ def _broken_dag(dag_id: str, monitor: str, error: str) -> Any:
 
 
 def window_schedule(monitor: Monitor) -> Any:
-    """The timetable whose data intervals are the monitor's windows (UTC, aligned)."""
-    from airflow.sdk import CronDataIntervalTimetable
+    """The monitor's schedule: a timetable whose data intervals are its windows (UTC,
+    aligned), or with `schedule: source` the source table's Asset."""
+    from airflow.sdk import Asset, CronDataIntervalTimetable
 
+    if monitor.schedule == "source":
+        return Asset(monitor.source_asset_uri)
     return CronDataIntervalTimetable(monitor.cadence.cron(), timezone="UTC")
+
+
+def _pending_task(monitor: Monitor, config: Config, task_args: dict[str, Any]) -> Any:
+    """A source-triggered run's first task: the range of complete windows not computed yet
+    (pushed as {"start", "end"}), or a skip of every task after it when there is none."""
+    from airflow.sdk import task
+
+    @task.short_circuit(task_id="pending_windows", **task_args)
+    def pending_windows() -> dict[str, str] | None:
+        from kl_udfs.sql.reads import computed_until
+
+        now = datetime.now(UTC).replace(tzinfo=None)
+        found = monitor.cadence.pending(computed_until(config, monitor.name), now,
+                                        monitor.baseline.end or DEFAULT_START, monitor.catchup)
+        return None if found is None else {"start": found.start.isoformat(),
+                                           "end": found.end.isoformat()}
+
+    return pending_windows()
 
 
 def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
                 conn_id: str | None = None) -> tuple[Any, Any, Any]:
-    """quality_gate >> compute_drift >> alert for the run's data interval, in the DAG or task
-    group being defined; each task retries and posts its final failure itself, so the same
-    tasks behave the same in a user's DAG with other default_args."""
+    """quality_gate >> compute_drift >> alert, in the DAG or task group being defined: for the
+    run's data interval, or with `schedule: source` for the windows `pending_windows` finds.
+    Each task retries and posts its final failure itself, so the same tasks behave the same
+    in a user's DAG with other default_args."""
     from airflow.sdk import Asset, task
 
     task_args = default_args(monitor.name, conn_id)
+    storage = config.object_storage()
+    pending = _pending_task(monitor, config, task_args) if monitor.schedule == "source" else None
+    pending_id = pending.operator.task_id if pending is not None else None
+    span: bool | tuple[str, str] = True
+    if pending_id is not None:
+        span = tuple(f"{{{{ ti.xcom_pull(task_ids='{pending_id}')['{key}'] }}}}"
+                     for key in ("start", "end"))  # type: ignore[assignment]
     # A failed gate turns this task red at once (its exit status is not retried: the data
     # would fail again) while the drift task still runs and marks the rows quality_failed.
-    storage = config.object_storage()
     quality = kldrift_job_task("quality_gate", "check_quality.py", config_path, monitor.name,
-                               True, ("--fail-on-gate",), storage, **task_args)
-    drift = kldrift_job_task("compute_drift", "compute_drift.py", config_path, monitor.name,
-                             True, storage=storage, trigger_rule="all_done", **task_args)
+                               span, ("--fail-on-gate",), storage, **task_args)
+    # Several windows (a source-triggered run) go through the backfill job: one Spark pass.
+    job = "backfill.py" if pending is not None else "compute_drift.py"
+    drift = kldrift_job_task("compute_drift", job, config_path, monitor.name, span,
+                             storage=storage, trigger_rule="all_done", **task_args)
     asset = Asset(drift_asset_uri(monitor.name))
 
     @task(task_id="alert", outlets=[asset], **task_args)
     def alert(data_interval_start: datetime | None = None,
-              data_interval_end: datetime | None = None,
-              outlet_events: Any = None) -> dict[str, Any]:
+              data_interval_end: datetime | None = None, ti: Any = None,
+              outlet_events: Any = None) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from kl_udfs.airflow.alerts import asset_extra, drift_message
+        from kl_udfs.airflow.alerts import alert_messages, asset_extra
         from kl_udfs.airflow.notify import KlDriftWebhookNotifier
-        from kl_udfs.sql.reads import window_rows
+        from kl_udfs.sql.reads import naive_utc
 
-        assert data_interval_start is not None and data_interval_end is not None
-        rows = window_rows(config, monitor.name, data_interval_start, data_interval_end)
-        message = drift_message(monitor.name, data_interval_start, data_interval_end, rows)
-        if message is None:  # skipped: no asset event, so no retraining is requested
-            raise AirflowSkipException(f"no drift in {len(rows)} column rows")
-        KlDriftWebhookNotifier(monitor.name, conn_id).send(message)
+        if pending_id is not None:
+            found = ti.xcom_pull(task_ids=pending_id)
+            windows = monitor.cadence.split(datetime.fromisoformat(found["start"]),
+                                            datetime.fromisoformat(found["end"]))
+        else:
+            assert data_interval_start is not None and data_interval_end is not None
+            windows = [Window(naive_utc(data_interval_start), naive_utc(data_interval_end))]
+        messages, rows = alert_messages(config, monitor.name, windows)
+        if not messages:  # skipped: no asset event, so no retraining is requested
+            raise AirflowSkipException(f"no drift in {rows} column rows")
+        notifier = KlDriftWebhookNotifier(monitor.name, conn_id)
+        for message in messages:
+            notifier.send(message)
         if outlet_events is not None:
-            outlet_events[asset].extra = asset_extra(message)
-        return message
+            outlet_events[asset].extra = asset_extra(messages)
+        return messages
 
     # The alert waits for both: after a failed gate it is upstream_failed, which also makes
     # the run itself fail (a leaf that did not succeed), so the failure cannot go unseen.
     notify = alert()
+    if pending is not None:
+        pending >> quality
     quality >> drift >> notify
     quality >> notify
     return quality, drift, notify

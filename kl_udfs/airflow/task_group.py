@@ -34,8 +34,17 @@ def _monitor(name: str, config_path: str | Path | None) -> tuple[Monitor, Config
 
 
 def monitor_schedule(monitor: str, config_path: str | Path | None = None) -> Any:
-    """The timetable whose data intervals are the monitor's windows."""
+    """The timetable whose data intervals are the monitor's windows (with `schedule: source`,
+    its source table's Asset)."""
     return window_schedule(_monitor(monitor, config_path)[0])
+
+
+def source_asset(monitor: str, config_path: str | Path | None = None) -> Any:
+    """The Asset of the monitor's source table: the outlet of the task that loads the table,
+    so that a monitor with `schedule: source` runs after each load."""
+    from airflow.sdk import Asset
+
+    return Asset(_monitor(monitor, config_path)[0].source_asset_uri)
 
 
 def drift_task_group(monitor: str, config_path: str | Path | None = None,

@@ -204,6 +204,33 @@ class Monitor(_Model):
     quality: Quality = Field(default_factory=Quality)
     # Airflow: schedule every missed window from the baseline's end when the DAG is turned on.
     catchup: bool = False
+    # Airflow: `window` runs the drift DAG once a window on its cron; `source` runs it whenever
+    # the source table's Asset gets an event (a pipeline's outlet), for every complete window
+    # not computed yet.
+    schedule: Literal["window", "source"] = "window"
+    source_asset: str | None = Field(None, min_length=1)  # default: the table's URI
+
+    @model_validator(mode="after")
+    def _source_asset_known(self) -> Self:
+        if self.schedule == "source" and self.source_asset is None and not self.is_path:
+            raise ValueError("schedule 'source' on a catalog table needs source_asset "
+                             "(the Asset URI its pipeline emits)")
+        return self
+
+    @property
+    def source_asset_uri(self) -> str:
+        """The Airflow Asset URI of the source table: `source_asset`, else the table's own
+        location (`s3://…`, `file:///…`); a catalog table needs `source_asset`."""
+        if self.source_asset:
+            return self.source_asset
+        if not self.is_path:
+            raise ValueError(f"monitor {self.name!r}: table {self.table!r} is a catalog name; "
+                             "set source_asset to the URI its pipeline emits")
+        if self.table.startswith("s3a://"):
+            return "s3://" + self.table.removeprefix("s3a://")
+        if "://" in self.table:
+            return self.table
+        return Path(self.table).resolve().as_uri()
 
     @field_validator("window")
     @classmethod

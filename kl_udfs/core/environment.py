@@ -14,6 +14,7 @@ RETRY_DELAY = "KLDRIFT_RETRY_DELAY_S"
 WEBHOOK_CONN_ID = "KLDRIFT_WEBHOOK_CONN_ID"
 RETRAIN_MONITOR = "KLDRIFT_RETRAIN_MONITOR"
 EXAMPLE_MONITOR = "KLDRIFT_EXAMPLE_MONITOR"
+EXAMPLE_SOURCE_MONITOR = "KLDRIFT_EXAMPLE_SOURCE_MONITOR"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ VARIABLES = (
     Variable(EXAMPLE_MONITOR, "none (no DAG)",
              "the monitor the example DAG of one's own checks with the task group",
              "dags/example_task_group.py"),
+    Variable(EXAMPLE_SOURCE_MONITOR, "none (no DAG)",
+             "the monitor whose source table the example loading pipeline updates and "
+             "announces (its Asset), for a monitor with `schedule: source`",
+             "dags/example_source_pipeline.py"),
 )
 
 

@@ -143,6 +143,22 @@ class Cadence:
             cursor = following
         return windows
 
+    def pending(self, computed_until: datetime | None, now: datetime, first_start: datetime,
+                catchup: bool) -> Window | None:
+        """The range of complete windows not computed yet at `now`, None if there is none.
+
+        It starts where the computed windows end; before any, at the first window from
+        `first_start` (the baseline's end) with `catchup`, else at the latest complete window:
+        the rule of a window-scheduled DAG, applied when a source event arrives instead."""
+        end = self.align_down(now)
+        first = self.ceil(first_start)
+        if computed_until is not None:
+            start = self.ceil(computed_until)
+        else:
+            start = first if catchup else self.shift(end, -1)
+        start = max(start, first)
+        return Window(start, end) if start < end else None
+
     def nominal_seconds(self) -> int:
         """The length in seconds: exact when fixed, the mean Gregorian month's otherwise."""
         if self.fixed is not None:

@@ -49,18 +49,34 @@ def _drift_results(config: Config, monitor: str | None,
     return pa.RecordBatchReader.from_stream(reader).read_all().to_pylist()
 
 
-def window_rows(config: Config, monitor: str, start: datetime,
-                end: datetime) -> list[dict[str, Any]]:
-    """The `drift_results` rows of one window.
+def rows_between(config: Config, monitor: str, start: datetime,
+                 end: datetime) -> list[dict[str, Any]]:
+    """The `drift_results` rows of the windows inside [start, end).
 
-    The alert runs after the drift job wrote the window, so a missing table is an error (a
+    The alert runs after the drift job wrote the windows, so a missing table is an error (a
     wrong `monitoring.path`, storage it cannot reach), never "no drift"."""
     rows = _drift_results(config, monitor)
     if rows is None:
         raise KlDriftError(f"monitor {monitor!r}: no drift_results table at "
                            f"{table_uri(config, 'drift_results')}")
-    return [r for r in rows if naive_utc(r["window_start"]) == naive_utc(start)
+    low, high = naive_utc(start), naive_utc(end)
+    return [r for r in rows if naive_utc(r["window_start"]) >= low
+            and naive_utc(r["window_end"]) <= high]
+
+
+def window_rows(config: Config, monitor: str, start: datetime,
+                end: datetime) -> list[dict[str, Any]]:
+    """The `drift_results` rows of the one window [start, end)."""
+    return [r for r in rows_between(config, monitor, start, end)
+            if naive_utc(r["window_start"]) == naive_utc(start)
             and naive_utc(r["window_end"]) == naive_utc(end)]
+
+
+def computed_until(config: Config, monitor: str) -> datetime | None:
+    """The end of the monitor's latest computed window; None before the first (or before the
+    monitoring tables exist)."""
+    rows = _drift_results(config, monitor, ["window_end"]) or []
+    return max((naive_utc(r["window_end"]) for r in rows), default=None)
 
 
 def explain_top_bin(contributors: Sequence[Any] | None) -> str | None:

@@ -30,6 +30,7 @@ os.environ.update({
     "KLDRIFT_RETRY_DELAY_S": "1",
     "KLDRIFT_RETRAIN_MONITOR": "cards",
     "KLDRIFT_EXAMPLE_MONITOR": "cards",  # dags/example_task_group.py
+    "KLDRIFT_EXAMPLE_SOURCE_MONITOR": "recent",  # dags/example_source_pipeline.py
     # The retraining DAG must be live before the first drift event, or nothing is queued.
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
     "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # spark-submit from the venv

@@ -30,6 +30,12 @@ START = datetime(2026, 1, 1)
 DATES = [START + timedelta(days=d) for d in (34, 35, 36)]
 CLEAN_DATE, DIRTY_DATE, DRIFT_DATE = DATES
 COLUMNS = ["amount", "channel", "merchant_category", "country", "hour", "is_fraud"]
+# `recent` runs on its source table's Asset, so its days are the last ones before today:
+# a run computes the complete windows up to now.
+TODAY = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+RECENT_START, RECENT_DAYS, RECENT_BASELINE_DAYS = TODAY - timedelta(days=10), 10, 3
+RECENT_WINDOWS = [RECENT_START + timedelta(days=d)
+                  for d in range(RECENT_BASELINE_DAYS, RECENT_DAYS)]
 
 CONFIG_TEXT = f"""
 monitoring:
@@ -55,6 +61,13 @@ monitors:
     timestamp_column: event_time
     window: 1 fortnight
     baseline: {{start: 2026-01-01, end: 2026-01-31}}
+  - name: recent
+    table: ./raw/recent
+    timestamp_column: event_time
+    schedule: source
+    catchup: true
+    baseline: {{start: {RECENT_START.isoformat()}, end: {RECENT_WINDOWS[0].isoformat()}}}
+    columns: [amount, channel]
 """
 
 
@@ -104,9 +117,13 @@ def lake(spark, airflow_db):  # type: ignore[no-untyped-def]
         (F.col("event_time") >= DIRTY_DATE) & (F.col("event_time") < DIRTY_DATE + timedelta(1))
     ).limit(300).withColumn("amount", F.lit(None).cast("double"))
     dirty.write.format("delta").mode("append").save(str(LAKE / "raw" / "cards"))
+    recent = data.card_transactions(days=RECENT_DAYS, rows_per_day=300, start=RECENT_START,
+                                    drift_day=RECENT_DAYS)
+    write_delta(spark, recent, LAKE / "raw" / "recent")
     _, config = load_monitors(CONFIG)  # the whole file has a broken monitor on purpose
     assert config is not None
     runner.build_baseline(spark, config, "cards")
+    runner.build_baseline(spark, config, "recent")
     # Serialize every DAG now, as a DAG processor would, so the retraining DAG is a known
     # consumer of the drift asset when the first drift event arrives.
     subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "reserialize"],
@@ -356,7 +373,7 @@ def test_a_task_group_for_an_unknown_monitor_names_the_known_ones() -> None:
     from kl_udfs.airflow.task_group import drift_task_group
     from kl_udfs.core.errors import KlDriftError
 
-    with pytest.raises(KlDriftError, match=r"no monitor 'nope' \(monitors: cards, ghost\)"):
+    with pytest.raises(KlDriftError, match=r"no monitor 'nope' \(monitors: cards, ghost, recent\)"):
         drift_task_group("nope", CONFIG)
 
 
@@ -544,3 +561,36 @@ def test_airflow_backfill_gives_one_row_per_column_per_window(spark, lake, sched
     # Unpausing also lets the scheduler start the latest interval's run: let every run finish
     # before the scheduler stops, so no spark-submit outlives the test.
     _wait_for_runs(dag_id, None, 0, 300)
+
+
+def test_a_source_scheduled_monitor_runs_after_each_load_of_its_table(
+        spark, lake, scheduler) -> None:  # type: ignore[no-untyped-def]
+    """`schedule: source`: the loading pipeline's outlet (the table's Asset) makes the scheduler
+    run the drift DAG, which computes every complete window not computed yet (all seven since
+    the baseline, with catchup), each gated; after the next load it finds nothing to do."""
+    from airflow.sdk import Asset
+
+    drift_id, load_id = "kldrift_drift__recent", "example_source_pipeline__recent"
+    dag = _dagbag().get_dag(drift_id)
+    table = (LAKE / "raw" / "recent").resolve().as_uri()
+    assert dag.timetable.asset_condition == Asset(table)
+    assert dag.get_task("pending_windows").downstream_task_ids == {"quality_gate"}
+    _unpause(drift_id)
+    _unpause(load_id)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    for load in (1, 2):
+        triggered = subprocess.run([airflow, "dags", "trigger", load_id], capture_output=True,
+                                   text=True, env=os.environ.copy())
+        assert triggered.returncode == 0, triggered.stderr[-2000:]
+        runs = _wait_for_runs(drift_id, "asset_triggered", load, 600)
+        assert [r.state for r in runs] == ["success"] * load, _task_log_tail(drift_id)
+        rows = _results(spark, lake).where(F.col("monitor") == "recent").collect()
+        # one row per column per window, the second load adding none
+        assert sorted((r["column_name"], r["window_start"]) for r in rows) == sorted(
+            (c, w) for c in ("amount", "channel") for w in RECENT_WINDOWS)
+        assert {r["status"] for r in rows} == {"ok"}
+    from kl_udfs.spark.tables import QUALITY_RESULTS, read_table
+
+    gated = read_table(spark, lake.monitoring.path, QUALITY_RESULTS).where(
+        F.col("monitor") == "recent").select("window_start").distinct().collect()
+    assert sorted(r["window_start"] for r in gated) == RECENT_WINDOWS  # window by window

@@ -6,6 +6,7 @@ import json
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -14,11 +15,12 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from kl_udfs.airflow.alerts import asset_extra, drift_message
+from kl_udfs.airflow.alerts import alert_messages, asset_extra, drift_message
 from kl_udfs.airflow.notify import connection_url, failure_message
 from kl_udfs.core.config import Config, parse_config
 from kl_udfs.core.errors import KlDriftError
-from kl_udfs.sql.reads import window_rows
+from kl_udfs.core.windows import Window
+from kl_udfs.sql.reads import computed_until, window_rows
 
 START, END = datetime(2026, 3, 1), datetime(2026, 3, 2)
 
@@ -54,8 +56,10 @@ def test_drift_message_lists_drifted_columns_largest_effect_first() -> None:
 def test_asset_extra_carries_each_drifted_columns_figures() -> None:
     message = drift_message("cards", START, END, [_row("channel", "drift", 2.0)])
     assert message is not None
-    extra = asset_extra(message)
+    extra = asset_extra([message])
     assert extra["window_start"] == "2026-03-01T00:00:00"
+    assert extra["drifted_windows"] == [{"window_start": "2026-03-01T00:00:00",
+                                         "window_end": "2026-03-02T00:00:00"}]
     assert extra["columns"] == [{"column": "channel", "reason": "channel moved",
                                  "fired_rules": ["psi"], "psi": 2.0, "kl_divergence": 1.0,
                                  "p_value": 1e-9, "q_value": 1e-8, "threshold": 0.1}]
@@ -74,6 +78,35 @@ def test_window_rows_reads_one_windows_rows_with_delta_rs(tmp_path: Path) -> Non
                        END.replace(tzinfo=UTC))
     assert [(r["monitor"], r["window_start"], r["status"]) for r in rows] == [
         ("cards", START, "drift")]
+
+
+def test_alert_messages_give_one_message_per_drifted_window_oldest_first(
+        tmp_path: Path) -> None:
+    stamp, days = pa.timestamp("us"), [datetime(2026, 3, d) for d in (1, 2, 3, 4)]
+    statuses = ["drift", "ok", "drift"]
+    rows = [{**_row("amount", status, 0.5), "monitor": "cards", "window_start": start,
+             "window_end": end} for status, (start, end) in zip(statuses, pairwise(days),
+                                                                 strict=True)]
+    rows.append({**_row("amount", "drift", 0.5), "monitor": "other", "window_start": days[1],
+                 "window_end": days[2]})
+    table = pa.Table.from_pylist(rows)
+    assert table.schema.field("window_start").type == stamp
+    write_deltalake(str(tmp_path / "drift_results"), table)
+    config = _config(tmp_path)
+    windows = [Window(a, b) for a, b in pairwise(days)]
+    messages, read = alert_messages(config, "cards", windows)
+    assert read == 3  # the other monitor's row is not read
+    assert [m["window_start"] for m in messages] == ["2026-03-01T00:00:00", "2026-03-03T00:00:00"]
+    extra = asset_extra(messages)
+    assert extra["window_start"] == "2026-03-03T00:00:00"
+    assert [w["window_start"] for w in extra["drifted_windows"]] == [
+        "2026-03-01T00:00:00", "2026-03-03T00:00:00"]
+    assert computed_until(config, "cards") == days[-1]
+    assert computed_until(config, "nobody") is None
+
+
+def test_computed_until_before_any_table_is_none(tmp_path: Path) -> None:
+    assert computed_until(_config(tmp_path / "monitoring"), "cards") is None
 
 
 def test_window_rows_without_the_table_is_an_error_naming_the_monitor(tmp_path: Path) -> None:
