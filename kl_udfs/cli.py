@@ -1,5 +1,5 @@
 """The `kldrift` command: validate, baseline, run, backfill, quality, status, check, sql,
-dashboard, demo."""
+dashboard, demo, schema."""
 
 from __future__ import annotations
 
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="exit 3 when the gate fails (a red task in Airflow)")
     with_config("validate", "check every monitor of the config, without starting Spark",
                 monitor=False)
+    commands.add_parser("schema", help="print the config's JSON Schema, for editors",
+                        description="Print the JSON Schema of the monitors config, which "
+                        "editors check and complete a config with (docs/config-reference.md).")
     status = with_config("status", "latest result per monitored column", monitor=False)
     status.add_argument("--monitor")
     with_config("check", "are the monitor's windows whole? (after an interrupted run: which "
@@ -158,6 +161,11 @@ def _spark(args: argparse.Namespace, config: Config | None = None) -> SparkSessi
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "schema":  # from the config's models alone: no config, no Spark
+        from kl_udfs.core.config_reference import schema_text
+
+        print(schema_text(), end="")
+        return 0
     if args.command == "dashboard":  # before any Spark import: the dashboard needs no JVM
         for extra in ("dash", "plotly"):  # the dashboard extra, which a job does not need
             try:

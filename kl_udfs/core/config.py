@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -12,27 +12,39 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
 )
 
-from kl_udfs.core import contract
+from kl_udfs.core import contract, environment
 from kl_udfs.core.config_errors import Origin, config_error, key_lines
 from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.core.errors import KlDriftError
-from kl_udfs.core.policy import Learning, Policy, Seasonality
-from kl_udfs.core.storage import ObjectStorage, is_object_store
-from kl_udfs.core.windows import Cadence, parse_cadence, parse_instant
+from kl_udfs.core.policy import LEARNED, Learning, Policy, Seasonality
+from kl_udfs.core.storage import SCHEMES, ObjectStorage, is_object_store
+from kl_udfs.core.windows import CALENDAR_UNITS, UNITS, Cadence, parse_cadence, parse_instant
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Every field has a `description`: docs/config-reference.md and the JSON Schema editors read
+# (kl_udfs/core/config_reference.py) are generated from these models.
+
+# An ISO date or timestamp. YAML reads an unquoted 2026-01-01 as a date, and an editor's schema
+# check sees the text: both are accepted, by `parse_instant`.
+Instant = Annotated[datetime, WithJsonSchema(
+    {"type": "string", "examples": ["2026-01-01", "2026-01-31T06:00:00Z"]})]
+_OBJECT_STORE = "an " + " or ".join(f"`{scheme}`" for scheme in SCHEMES) + " URI"
+
+
 # One field per rule of the contract: its threshold, or null to switch the rule off.
 _RULE_FIELDS: dict[str, Any] = {
-    r.name: (float | None, Field(r.default_threshold, gt=0, description=r.meaning))
+    r.name: (float | None, Field(r.default_threshold, gt=0, description=(
+        f"{r.meaning}; judges {' and '.join(r.kinds)} columns")))
     for r in contract.RULES
 }
 
@@ -41,20 +53,53 @@ _LEARNING = Learning()  # the defaults live with the rule
 
 
 class Learned(_Model):
-    """Divergence thresholds learnt from each column's own ok windows (kl_udfs/core/verdict.py)."""
+    """Divergence thresholds learnt per column from its own ok windows, on the square root of
+    the figure: threshold = (level + spread x s)^2, the level being the median of the last
+    `level_windows` teaching windows and s 1.4826 x the median window-to-window change over
+    the last `history` (kl_udfs/core/verdict.py). The other rules keep their fixed
+    thresholds."""
 
-    warmup: int = Field(_LEARNING.warmup, ge=2)
-    history: int = Field(_LEARNING.history, ge=2)
-    level_windows: int = Field(_LEARNING.level_windows, ge=1)
-    spread: float = Field(_LEARNING.spread, gt=0)
-    seasonality: Seasonality = _LEARNING.seasonality
+    warmup: int = Field(_LEARNING.warmup, ge=2, description=(
+        "judged windows of the same baseline (and seasonal slot) a column needs before its "
+        "threshold is learnt; until then the fixed thresholds apply"))
+    history: int = Field(_LEARNING.history, ge=2, description=(
+        "latest teaching windows whose window-to-window changes give the spread"))
+    level_windows: int = Field(_LEARNING.level_windows, ge=1, description=(
+        "latest teaching windows whose median is the level"))
+    spread: float = Field(_LEARNING.spread, gt=0, description=(
+        "the multiple of s the threshold lies above the level"))
+    seasonality: Seasonality = Field(_LEARNING.seasonality, description=(
+        "learn one threshold per weekday or per hour of the day (of the window's start) "
+        "instead of one for all windows"))
+
+
+def _or_true(schema: dict[str, Any]) -> None:
+    """`learned: true` is short for `learned: {}` (_ThresholdsBase._learned_shorthand)."""
+    schema["anyOf"].append({"const": True, "description": "learned thresholds, every default"})
+
+
+def _p_value_is_fdr_schema(schema: dict[str, Any]) -> None:
+    """`p_value`, still read as `fdr` (_ThresholdsBase._p_value_is_fdr), with fdr's bounds."""
+    fdr = {k: v for k, v in schema["properties"]["fdr"].items() if k not in ("default", "title")}
+    schema["properties"]["p_value"] = {**fdr, "deprecated": True, "description": (
+        "the former name of `fdr`, read as `fdr`")}
 
 
 class _ThresholdsBase(_Model):
-    fdr: float = Field(contract.DEFAULT_FDR, gt=0, le=1)
-    correction: Literal["bh", "none"] = "bh"
-    min_rows: int = Field(contract.DEFAULT_MIN_ROWS, ge=1)
-    learned: Learned | None = None
+    model_config = ConfigDict(json_schema_extra=_p_value_is_fdr_schema)
+
+    fdr: float = Field(contract.DEFAULT_FDR, gt=0, le=1, description=(
+        "false discovery rate across a window's judged columns: a column drifts when a rule's "
+        "effect reached its threshold and its q-value is at most this"))
+    correction: Literal["bh", "none"] = Field("bh", description=(
+        "multiple-testing correction across a window's columns: `bh` Benjamini-Hochberg, "
+        "`none` compares each column's own p-value with `fdr`"))
+    min_rows: int = Field(contract.DEFAULT_MIN_ROWS, ge=1, description=(
+        "fewer rows than this in the window or the baseline make a column `insufficient`: "
+        "no verdict either way"))
+    learned: Learned | None = Field(None, json_schema_extra=_or_true, description=(
+        "learn the divergence thresholds from each column's history (`true`: with every "
+        "default); null: the fixed thresholds only"))
 
     @model_validator(mode="before")
     @classmethod
@@ -76,12 +121,17 @@ class _ThresholdsBase(_Model):
         return data
 
 
-Thresholds = create_model("Thresholds", __base__=_ThresholdsBase,
-                          **_RULE_FIELDS)
+Thresholds = create_model(
+    "Thresholds", __base__=_ThresholdsBase, __doc__=(
+        "When a column drifts: a rule fires when its effect size reaches the rule's threshold "
+        "(its 99% upper bound does) and the column is significant at `fdr`. A rule set to "
+        "null is off. Each rule's figure and test: docs/verdicts.md."),
+    **_RULE_FIELDS)
 
 
 class _ColumnThresholdsBase(_Model):
-    min_rows: int | None = Field(None, ge=1)
+    min_rows: int | None = Field(None, ge=1, description=(
+        "this column's `min_rows`; null: the monitor's `thresholds.min_rows`"))
 
     @model_validator(mode="before")
     @classmethod
@@ -92,11 +142,21 @@ class _ColumnThresholdsBase(_Model):
         return data
 
 
+def _unset(schema: dict[str, Any]) -> None:
+    """Unset is not null here: unset keeps the monitor's threshold, null switches it off."""
+    del schema["default"]
+
+
 _COLUMN_RULE_FIELDS: dict[str, Any] = {
-    name: (float | None, Field(None, gt=0)) for name in _RULE_FIELDS}
+    name: (float | None, Field(None, gt=0, json_schema_extra=_unset, description=(
+        f"this column's `{name}` threshold instead of `thresholds.{name}`; null: the rule is "
+        "off for this column")))
+    for name in _RULE_FIELDS}
 # Per column, a rule key present (even as null) overrides the monitor's threshold.
 ColumnThresholds = create_model(
-    "ColumnThresholds", __base__=_ColumnThresholdsBase,
+    "ColumnThresholds", __base__=_ColumnThresholdsBase, __doc__=(
+        "One column's thresholds: a key set here, even to null, replaces the monitor's for "
+        "this column; a key left out keeps the monitor's."),
     **_COLUMN_RULE_FIELDS)
 
 
@@ -107,10 +167,16 @@ class Baseline(_Model):
     start/end when given, else from the first N windows of the table.
     """
 
-    start: datetime | None = None
-    end: datetime | None = None
-    version: int | None = Field(None, ge=0)
-    previous_windows: int | None = Field(None, ge=1)
+    start: Instant | None = Field(None, description=(
+        "start of the reference time range (inclusive): an ISO date or timestamp, UTC unless "
+        "it has an offset; with `end`"))
+    end: Instant | None = Field(None, description=(
+        "end of the reference time range (exclusive), after `start`"))
+    version: int | None = Field(None, ge=0, description=(
+        "a Delta version of the table: the whole table as it was then (time travel); "
+        "alone"))
+    previous_windows: int | None = Field(None, ge=1, description=(
+        "rolling: the N windows before each window, summed from their stored counts"))
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -139,8 +205,10 @@ class Baseline(_Model):
 
 
 class RowCount(_Model):
-    min: int = Field(1, ge=0)
-    max: int | None = Field(None, ge=0)
+    """Bounds of a window's row count."""
+
+    min: int = Field(1, ge=0, description="fewest rows a window may have (1: an empty one fails)")
+    max: int | None = Field(None, ge=0, description="most rows; null: no upper bound")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -150,8 +218,10 @@ class RowCount(_Model):
 
 
 class ValueRange(_Model):
-    min: float | None = None
-    max: float | None = None
+    """Bounds of a column's non-null values (inclusive): min, max or both."""
+
+    min: float | None = Field(None, description="smallest value allowed; null: no lower bound")
+    max: float | None = Field(None, description="largest value allowed; null: no upper bound")
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
@@ -163,18 +233,24 @@ class ValueRange(_Model):
 
 
 class Quality(_Model):
-    """The data-quality gate of each window (Great Expectations), see kl_udfs/quality/gate.py.
+    """The data-quality gate of each window (Great Expectations, kl_udfs/quality/gate.py):
+    one expectation per check. The drift rows of a window that fails it are stored as
+    `quality_failed`. Every column named must exist in the table."""
 
-    `not_null` None means [timestamp_column]; `mostly` is the fraction of (non-null) values
-    that must pass for not_null, value_sets and ranges.
-    """
-
-    row_count: RowCount = Field(default_factory=RowCount)
-    not_null: list[str] | None = None
-    value_sets: dict[str, list[str | int | float | bool]] = {}
-    ranges: dict[str, ValueRange] = {}
-    types: dict[str, str] = {}
-    mostly: float = Field(1.0, gt=0, le=1)
+    row_count: RowCount = Field(default_factory=RowCount, description=(
+        "bounds of the window's row count"))
+    not_null: list[str] | None = Field(None, description=(
+        "columns that must have no nulls; null: [`timestamp_column`]"))
+    value_sets: dict[str, list[str | int | float | bool]] = Field({}, description=(
+        "per column name, the values its non-null values must be among"))
+    ranges: dict[str, ValueRange] = Field({}, description=(
+        "per column name, the bounds of its non-null values"))
+    types: dict[str, str] = Field({}, description=(
+        "per column name, its Spark type: a class name of pyspark.sql.types, e.g. "
+        "DoubleType"))
+    mostly: float = Field(1.0, gt=0, le=1, description=(
+        "share of the values that must pass `not_null` (of all rows), `value_sets` and "
+        "`ranges` (of the non-null values)"))
 
     @field_validator("value_sets")
     @classmethod
@@ -187,28 +263,61 @@ class Quality(_Model):
         return value
 
 
+def _or_learned(schema: dict[str, Any]) -> None:
+    """`thresholds: learned` is short for `{learned: {}}` (_ThresholdsBase._learned_shorthand)."""
+    ref = {key: schema.pop(key) for key in ("$ref", "anyOf") if key in schema}
+    schema["anyOf"] = [ref, {"const": LEARNED, "description": "learned thresholds, every "
+                                                                "default"}]
+
+
 class Monitor(_Model):
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-    table: str = Field(min_length=1)
-    timestamp_column: str = Field(min_length=1)
-    window: str = "1 day"
-    baseline: Baseline
-    columns: list[str] | None = None
-    categorical_columns: list[str] = []
-    exclude_columns: list[str] = []
-    bins: int = Field(20, ge=2, le=1000)
-    top_k: int = Field(50, ge=1, le=10_000)
-    smoothing: float = Field(DEFAULT_PSEUDO_COUNT, gt=0)
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    column_thresholds: dict[str, ColumnThresholds] = {}
-    quality: Quality = Field(default_factory=Quality)
-    # Airflow: schedule every missed window from the baseline's end when the DAG is turned on.
-    catchup: bool = False
-    # Airflow: `window` runs the drift DAG once a window on its cron; `source` runs it whenever
-    # the source table's Asset gets an event (a pipeline's outlet), for every complete window
-    # not computed yet.
-    schedule: Literal["window", "source"] = "window"
-    source_asset: str | None = Field(None, min_length=1)  # default: the table's URI
+    """One monitored table: which columns, how windows are cut and binned, how each window is
+    judged and checked."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description=(
+        "the monitor's name, unique in the config: `--monitor`, the DAG ids and the "
+        "`monitor` column of every table"))
+    table: str = Field(min_length=1, description=(
+        f"a Delta path (local, relative to the config's folder, or {_OBJECT_STORE}) or a "
+        "catalog table name"))
+    timestamp_column: str = Field(min_length=1, description=(
+        "the date or timestamp column windows are cut on"))
+    window: str = Field("1 day", examples=["1 day", "6 hours", "1 month"], description=(
+        f"window length, `<n> <unit>`: fixed ({', '.join(UNITS)}), aligned to the Unix epoch, "
+        f"or calendar ({', '.join(CALENDAR_UNITS)}), which must divide a year; windows are "
+        "[start, end) in UTC"))
+    baseline: Baseline = Field(description="what each window is compared with")
+    columns: list[str] | None = Field(None, description=(
+        "the columns to monitor; null: every column of the table but `timestamp_column` and "
+        "`exclude_columns` (unsupported types are recorded as skipped)"))
+    categorical_columns: list[str] = Field([], description=(
+        "numeric columns binned by value, as categories (codes), instead of by quantiles"))
+    exclude_columns: list[str] = Field([], description=(
+        "columns left out when `columns` is null"))
+    bins: int = Field(20, ge=2, le=1000, description=(
+        "quantile bins of each numeric column, learnt once from the baseline"))
+    top_k: int = Field(50, ge=1, le=10_000, description=(
+        "most frequent baseline values kept per categorical column; the rest are `<other>`"))
+    smoothing: float = Field(DEFAULT_PSEUDO_COUNT, gt=0, description=(
+        "pseudo-count added to every bin before the divergences are computed (0.5: the "
+        "Jeffreys prior)"))
+    thresholds: Thresholds = Field(default_factory=Thresholds, json_schema_extra=_or_learned,
+                                   description=(f"the rules' thresholds and significance; "
+                                                f"`{LEARNED}`: learned thresholds"))
+    column_thresholds: dict[str, ColumnThresholds] = Field({}, description=(
+        "per column name, thresholds that replace the monitor's"))
+    quality: Quality = Field(default_factory=Quality, description=(
+        "the data-quality gate each window is checked with"))
+    catchup: bool = Field(False, description=(
+        "Airflow: when the DAG is turned on, schedule every window since the baseline's end; "
+        "false: the latest only"))
+    schedule: Literal["window", "source"] = Field("window", description=(
+        "Airflow: `window` runs the drift DAG once a window, on its cron; `source` runs it on "
+        "each event of the source table's Asset (the outlet of the task that loads it), for "
+        "every complete window not computed yet"))
+    source_asset: str | None = Field(None, min_length=1, description=(
+        "the Asset URI of the source table for `schedule: source`; null: the table's location "
+        "(`s3://…`, `file:///…`), which a catalog table does not have"))
 
     @model_validator(mode="after")
     def _source_asset_known(self) -> Self:
@@ -282,20 +391,40 @@ class Monitor(_Model):
 
 
 class Monitoring(_Model):
-    path: str = "./lakehouse/monitoring"
-    database: str = Field("monitoring", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Where the monitoring Delta tables (docs/data-dictionary.md) are written."""
+
+    path: str = Field("./lakehouse/monitoring", description=(
+        f"folder of the monitoring tables: local, relative to the config's folder, or "
+        f"{_OBJECT_STORE}"))
+    database: str = Field("monitoring", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description=(
+        "catalog database the tables are registered in, for SQL "
+        "(`monitoring.drift_results`)"))
 
 
 class SparkSettings(_Model):
-    master: str | None = None  # KLDRIFT_SPARK_MASTER, then local[*], when unset
-    conf: dict[str, str] = {}
+    """The Spark session of the jobs kldrift starts."""
+
+    master: str | None = Field(None, description=(
+        f"Spark master; `--master` wins, and so does spark-submit's own. null: "
+        f"`${environment.SPARK_MASTER}`, else `local[*]`"))
+    conf: dict[str, str] = Field({}, description=(
+        "extra Spark settings, which win over kl-drift's own (such as "
+        "spark.sql.shuffle.partitions)"))
 
 
 class Config(_Model):
-    monitoring: Monitoring = Field(default_factory=Monitoring)
-    spark: SparkSettings = Field(default_factory=SparkSettings)
-    storage: ObjectStorage | None = None  # S3 or a compatible server; keys from the environment
-    monitors: list[Monitor] = Field(min_length=1)
+    """A kl-drift monitors config: where the results go, how Spark and object storage are
+    reached, and the monitors."""
+
+    monitoring: Monitoring = Field(default_factory=Monitoring, description=(
+        "where the monitoring tables are written"))
+    spark: SparkSettings = Field(default_factory=SparkSettings, description=(
+        "the jobs' Spark session"))
+    storage: ObjectStorage | None = Field(None, description=(
+        f"S3 or an S3-compatible server; null: AWS S3 itself, when a path is {_OBJECT_STORE}. "
+        "Credentials come from the environment, never from the config"))
+    monitors: list[Monitor] = Field(min_length=1, description=(
+        "the monitored tables, one entry each"))
 
     def object_storage(self) -> ObjectStorage | None:
         """How to reach object storage, when the config names any (else None: no s3a jars)."""

@@ -1,8 +1,6 @@
 """Object storage (S3 and S3-compatible servers): the monitors config's `storage` section turned
 into what each engine needs, so Spark (s3a) and delta-rs reach the same place the same way.
-
-Credentials never go in the config: both engines read them from the environment
-(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or from the machine's role.
+Credentials never go in the config (`ObjectStorage` says where they come from).
 """
 
 from __future__ import annotations
@@ -21,13 +19,19 @@ def is_object_store(path: str) -> bool:
 
 class ObjectStorage(BaseModel):
     """The config's `storage` section: where an S3 API answers (AWS itself without an
-    `endpoint`)."""
+    `endpoint`). Credentials never go here: both engines read AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment, or the machine's role."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    endpoint: str | None = Field(None, pattern=r"^https?://")
-    region: str | None = None
-    path_style: bool | None = None  # None: path style for a custom endpoint, else virtual host
+    endpoint: str | None = Field(None, pattern=r"^https?://", description=(
+        "URL of an S3-compatible server (MinIO, Ceph...); null: AWS S3 itself"))
+    region: str | None = Field(None, description=(
+        "the buckets' region; null: each engine's default"))
+    path_style: bool | None = Field(None, description=(
+        "address buckets as `<endpoint>/<bucket>` (path style) instead of "
+        "`<bucket>.<endpoint>` (virtual host); null: path style with an `endpoint`, else "
+        "virtual host"))
 
     @property
     def uses_path_style(self) -> bool:

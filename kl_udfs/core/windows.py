@@ -10,14 +10,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-_UNITS = {
+UNITS = {
     "second": timedelta(seconds=1),
     "minute": timedelta(minutes=1),
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
     "week": timedelta(weeks=1),
 }
-_CALENDAR_UNITS = {"month": 1, "quarter": 3, "year": 12}  # in months
+CALENDAR_UNITS = {"month": 1, "quarter": 3, "year": 12}  # in months
 _DURATION = re.compile(r"^\s*(\d+)\s*([a-z]+?)s?\s*$")
 _EPOCH = datetime(1970, 1, 1)
 
@@ -25,13 +25,13 @@ _EPOCH = datetime(1970, 1, 1)
 def parse_duration(text: str) -> timedelta:
     """Parse '1 day', '6 hours', '15 minutes': fixed lengths only (see `parse_cadence`)."""
     match = _DURATION.match(text.lower())
-    if not match or match.group(2) not in _UNITS:
+    if not match or match.group(2) not in UNITS:
         raise ValueError(
             f"window '{text}' is not '<n> <unit>' with unit in "
-            f"{', '.join([*_UNITS, *_CALENDAR_UNITS])}"
+            f"{', '.join([*UNITS, *CALENDAR_UNITS])}"
         )
     try:
-        length = int(match.group(1)) * _UNITS[match.group(2)]
+        length = int(match.group(1)) * UNITS[match.group(2)]
     except OverflowError:
         raise ValueError(f"window '{text}' is too long") from None
     if length <= timedelta(0):
@@ -189,8 +189,8 @@ class Cadence:
 def parse_cadence(text: str) -> Cadence:
     """'1 day', '6 hours' (fixed) or '1 month', '1 quarter', '2 months', '1 year' (calendar)."""
     match = _DURATION.match(text.lower())
-    if match and match.group(2) in _CALENDAR_UNITS:
-        months = int(match.group(1)) * _CALENDAR_UNITS[match.group(2)]
+    if match and match.group(2) in CALENDAR_UNITS:
+        months = int(match.group(1)) * CALENDAR_UNITS[match.group(2)]
         if months <= 0:
             raise ValueError(f"window '{text}' must be longer than zero")
         if 12 % months:  # else windows could not all start on the same months of every year
