@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from kl_udfs.core import contract
 from kl_udfs.core.config import Config
 
 TITLE = "kl-drift monitors config"
@@ -158,10 +159,6 @@ def _default(key: str, schema: dict[str, Any], required: Sequence[str]) -> str:
     return f"`{_yaml(schema['default'])}`" if "default" in schema else "unset"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _paragraphs(text: str) -> list[str]:
     return [" ".join(part.split()) for part in text.split("\n\n")]
 
@@ -208,7 +205,7 @@ def reference() -> str:
             described = value.get("description", "")
             if value.get("deprecated"):
                 described = f"*Deprecated:* {described}"
-            lines.append("| " + " | ".join(_cell(text) for text in (
+            lines.append("| " + " | ".join(contract.markdown_cell(text) for text in (
                 f"`{key}`", _type(value, link), _default(key, value, required),
                 "; ".join(_allowed(value)), described)) + " |")
     return "\n".join(lines) + "\n"

@@ -364,6 +364,11 @@ TABLES: tuple[Table, ...] = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_R
 TABLE = {t.name: t for t in TABLES}
 
 
+def markdown_cell(text: str) -> str:
+    """Text in a Markdown table cell: a `|` (as in "KL(baseline || window)") would end it."""
+    return text.replace("|", "\\|")
+
+
 def data_dictionary() -> str:
     """The Markdown data dictionary of every table, status and rule (docs/data-dictionary.md)."""
     lines = ["# Data dictionary", "",
@@ -374,21 +379,21 @@ def data_dictionary() -> str:
         lines += [f"## `{table.name}`", "", table.meaning + ".", "",
                   f"Key: {', '.join(table.keys)}. Partitioned by {', '.join(table.partitions)}.",
                   "", "| column | type | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.name}` | {c.type} | {c.meaning} |" for c in table.columns]
+        lines += [f"| `{c.name}` | {c.type} | {markdown_cell(c.meaning)} |" for c in table.columns]
         lines.append("")
     for struct, fields in STRUCTS.items():
         lines += [f"### struct `{struct}`", "", "| field | type | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.name}` | {c.type} | {c.meaning} |" for c in fields]
+        lines += [f"| `{c.name}` | {c.type} | {markdown_cell(c.meaning)} |" for c in fields]
         lines.append("")
     lines += ["## Statuses", "", "| status | shown as | meaning |", "|---|---|---|"]
-    lines += [f"| `{s.name}` | {s.label} | {s.meaning} |" for s in STATUSES]
+    lines += [f"| `{s.name}` | {s.label} | {markdown_cell(s.meaning)} |" for s in STATUSES]
     lines += ["", "## Rules", "",
               "| rule (`thresholds` key) | column kinds | default threshold | figure | test | "
               "meaning |", "|---|---|---|---|---|---|"]
     for r in RULES:
         default = "off unless set" if r.default_threshold is None else f"{r.default_threshold:g}"
         lines.append(f"| `{r.name}` | {', '.join(r.kinds)} | {default} | `{r.figure}` | "
-                     f"{r.test} | {r.meaning} |")
+                     f"{markdown_cell(r.test)} | {markdown_cell(r.meaning)} |")
     return "\n".join(lines) + "\n"
 
 
