@@ -105,6 +105,7 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 @pytest.fixture(scope="module")
 def lake(spark, airflow_db):  # type: ignore[no-untyped-def]
     from kl_udfs.airflow.dags import load_monitors
+    from kl_udfs.core.config import load_config
     from kl_udfs.demo import data
     from kl_udfs.demo.tables import _utc, write_delta
     from kl_udfs.jobs import runner
@@ -123,7 +124,7 @@ def lake(spark, airflow_db):  # type: ignore[no-untyped-def]
     _, config = load_monitors(CONFIG)  # the whole file has a broken monitor on purpose
     assert config is not None
     runner.build_baseline(spark, config, "cards")
-    runner.build_baseline(spark, config, "recent")
+    runner.build_baseline(spark, load_config(CONFIG, "recent"), "recent")
     # Serialize every DAG now, as a DAG processor would, so the retraining DAG is a known
     # consumer of the drift asset when the first drift event arrives.
     subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "reserialize"],
