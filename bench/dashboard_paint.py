@@ -77,11 +77,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def dashboard(directory: Path) -> Iterator[tuple[str, float]]:
+def dashboard(source: list[str]) -> Iterator[tuple[str, float]]:
+    """`kldrift dashboard` on `source` (["--monitoring", DIR] or ["--config", FILE]): its URL
+    once it answers, and the seconds that took."""
     port = free_port()
     began = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "kl_udfs.cli", "dashboard", "--monitoring",
-                             str(directory), "--port", str(port), "--refresh", "0"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "kl_udfs.cli", "dashboard", *source,
+                             "--port", str(port), "--refresh", "0"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -146,7 +148,8 @@ def main() -> None:
              for _ in range(args.repeat)]
     from playwright.sync_api import sync_playwright
 
-    with dashboard(directory) as (url, ready), sync_playwright() as playwright:
+    with dashboard(["--monitoring", str(directory)]) as (url, ready), \
+            sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         visit(browser, url)  # warm-up: the server's first requests, the OS file cache
         visits = [visit(browser, url) for _ in range(args.repeat)]

@@ -1,7 +1,7 @@
 """Example Airflow DAG: retraining scheduled on a monitor's drift asset.
 
-It only records the request (who asked, for which windows and columns) in
-<monitoring.path>/retraining_requests.jsonl; a real one would start the training pipeline.
+It only records the request (who asked, for which windows and columns), one JSON file each
+in <monitoring.path>/retraining_requests/; a real one would start the training pipeline.
 The monitor is $KLDRIFT_RETRAIN_MONITOR, by default the demo's card_transactions.
 """
 

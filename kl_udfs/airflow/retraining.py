@@ -1,24 +1,39 @@
-"""The example retraining DAG: triggered by a monitor's drift asset, it records the request."""
+"""The example retraining DAG: triggered by a monitor's drift asset, it records the request
+(on local disk or object storage, beside the monitoring tables)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from pathlib import Path
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from kl_udfs.airflow.dags import config_file, default_args, drift_asset_uri, load_monitors
+from kl_udfs.core.config import Config
+from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.storage import ObjectStorage, is_object_store
 
-REQUESTS_FILE = "retraining_requests.jsonl"
+REQUESTS_FOLDER = "retraining_requests"
 
 
-def record_request(monitoring_path: str, monitor: str, events: list[dict[str, Any]]) -> Path:
-    """Append one JSON line per request; returns the file."""
-    path = Path(monitoring_path) / REQUESTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as out:
-        out.write(json.dumps({"monitor": monitor, "events": events}, default=str) + "\n")
-    return path
+def record_request(config: Config, monitor: str, events: list[dict[str, Any]]) -> str:
+    """Write one JSON file per request under <monitoring.path>/retraining_requests/ (object
+    storage has no append) and return its location."""
+    from pyarrow import fs
+
+    root = config.monitoring.path.rstrip("/")
+    on_object_store = is_object_store(root)
+    if on_object_store:
+        storage = config.object_storage() or ObjectStorage()
+        filesystem, folder = storage.pyarrow_filesystem(), root.split("://", 1)[1]
+    else:
+        filesystem, folder = fs.LocalFileSystem(), root
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{folder}/{REQUESTS_FOLDER}/{stamp}-{monitor}-{uuid.uuid4().hex[:8]}.json"
+    filesystem.create_dir(f"{folder}/{REQUESTS_FOLDER}", recursive=True)
+    with filesystem.open_output_stream(name) as out:
+        out.write(json.dumps({"monitor": monitor, "events": events}, default=str).encode())
+    return f"{root.split('://', 1)[0]}://{name}" if on_object_store else name
 
 
 def retraining_dag(monitor: str) -> Any:
@@ -26,7 +41,6 @@ def retraining_dag(monitor: str) -> Any:
 
     config_path = config_file()
     _, config = load_monitors(config_path)
-    monitoring = config.monitoring.path if config else str(config_path.parent / "monitoring")
     with DAG(dag_id=f"retrain_{monitor}", schedule=[Asset(drift_asset_uri(monitor))],
              start_date=datetime(2026, 1, 1), catchup=False,
              # retried: right after a (re)start the scheduler can run it before the API is up
@@ -39,7 +53,9 @@ def retraining_dag(monitor: str) -> Any:
                 for asset, asset_events in (triggering_asset_events or {}).items()
                 for event in asset_events
             ]
-            return str(record_request(monitoring, monitor, events))
+            if config is None:
+                raise KlDriftError(f"{config_path}: no valid monitor to record requests for")
+            return record_request(config, monitor, events)
 
         request()
     return dag

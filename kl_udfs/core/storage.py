@@ -6,6 +6,7 @@ Credentials never go in the config (`ObjectStorage` says where they come from).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +49,14 @@ class ObjectStorage(BaseModel):
         if self.region:
             settings["spark.hadoop.fs.s3a.endpoint.region"] = self.region
         return settings
+
+    def pyarrow_filesystem(self) -> Any:
+        """A pyarrow S3 filesystem on the same endpoint (for files beside the tables)."""
+        from pyarrow import fs
+
+        scheme = "http" if (self.endpoint or "").startswith("http://") else "https"
+        return fs.S3FileSystem(endpoint_override=self.endpoint, region=self.region,
+                               scheme=scheme, force_virtual_addressing=not self.uses_path_style)
 
     def delta_rs_options(self) -> dict[str, str]:
         """delta-rs `storage_options` for the same endpoint."""

@@ -55,9 +55,10 @@ def run_sql_command(args: argparse.Namespace) -> int:
             print(f"SQL server running: pid {running[0]}, {thrift_server.jdbc_url(running[1])}"
                   if running else "no SQL server is running")
             return 0 if running else 1
-        root, database, master, _ = monitoring_location(args)  # the server: local paths
+        root, database, master, storage = monitoring_location(args)
         server = thrift_server.start(root, database, args.port,
-                                     args.master or master or "local[2]", args.run_dir)
+                                     args.master or master or "local[2]", args.run_dir,
+                                     storage=storage)
         print(f"SQL server ready: {server.url} (pid {server.pid}); tables in `{database}`\n"
               f"  client: beeline -u {server.url}\n"
               f"  stop:   kldrift sql-server --stop   (log: {server.log})")

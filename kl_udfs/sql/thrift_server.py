@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kl_udfs.core.cache import cache_dir
 from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.storage import ObjectStorage
 from kl_udfs.sql.queries import check_monitoring_path, registration_sql
 
 SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
@@ -79,8 +80,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def delta_jars() -> list[Path]:
-    """The Delta jars Spark's Ivy resolved into the cache (resolved now if they are missing).
+def server_jars(storage: ObjectStorage | None = None) -> list[Path]:
+    """The Delta jars (and with `storage` the s3a ones) that Spark's Ivy resolved into the
+    cache, resolved now if they are missing.
 
     The server needs them on the driver's class path too: jars passed only with --packages
     are invisible to the class loader that builds the Hive session's catalog.
@@ -89,17 +91,22 @@ def delta_jars() -> list[Path]:
 
     jars_dir = cache_dir() / "ivy" / "jars"
     delta = version("delta-spark")
+    wanted = ["io.delta_delta-spark", *(["org.apache.hadoop_hadoop-aws"] if storage else [])]
 
     def current() -> list[Path]:
         found = sorted(jars_dir.glob("*.jar")) if jars_dir.is_dir() else []
-        # Old Delta versions may linger in the cache after an upgrade: keep only ours.
-        return [j for j in found if not j.name.startswith("io.delta_")
-                or j.name.endswith(f"-{delta}.jar")]
+        # Old Delta versions may linger in the cache after an upgrade: keep only ours. The
+        # s3a jars only when asked, and never the SDK bundle their modules replace.
+        return [j for j in found if (not j.name.startswith("io.delta_")
+                                     or j.name.endswith(f"-{delta}.jar"))
+                and (storage or not j.name.startswith(("org.apache.hadoop_hadoop-aws",
+                                                       "software.amazon.")))
+                and not j.name.startswith("software.amazon.awssdk_bundle")]
 
-    if not any(j.name.startswith("io.delta_delta-spark") for j in current()):
+    if not all(any(j.name.startswith(w) for j in current()) for w in wanted):
         from kl_udfs.spark.session import get_spark
 
-        get_spark("local[1]").stop()
+        get_spark("local[1]", storage=storage).stop()
     jars = current()
     if not jars:
         raise KlDriftError(f"the Delta jars could not be resolved into {jars_dir}")
@@ -162,8 +169,10 @@ class Server:
 
 
 def start(root: str, database: str, port: int = DEFAULT_PORT, master: str = "local[2]",
-          run_dir: Path | None = None, timeout_s: float = 300) -> Server:
-    """Start the server in the background, register the tables, return once it answers SQL."""
+          run_dir: Path | None = None, timeout_s: float = 300,
+          storage: ObjectStorage | None = None) -> Server:
+    """Start the server in the background, register the tables, return once it answers SQL;
+    with `storage`, the tables can be on object storage (keys from the environment)."""
     check_monitoring_path(root)
     run = RunDir(run_dir or default_run_dir())
     running = run.pid()
@@ -180,8 +189,9 @@ def start(root: str, database: str, port: int = DEFAULT_PORT, master: str = "loc
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
-    jars = delta_jars()
+    jars = server_jars(storage)
     conf = {
+        **(storage.spark_settings() if storage else {}),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",

@@ -7,6 +7,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -53,15 +54,16 @@ def synthetic_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextlib.contextmanager
-def running_dashboard(args: Sequence[str], timeout: float = 90.0) -> Iterator[str]:
-    """`kldrift dashboard ARGS` as a subprocess on a free 127.0.0.1 port; yields its URL and
-    stops that process (by its PID) afterwards."""
+def running_dashboard(args: Sequence[str], timeout: float = 90.0,
+                      cwd: Path = ROOT) -> Iterator[str]:
+    """`kldrift dashboard ARGS` as a subprocess on a free 127.0.0.1 port, run in `cwd`; yields
+    its URL and stops that process (by its PID) afterwards."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "kl_udfs.cli", "dashboard", *args, "--host", "127.0.0.1",
          "--port", str(port), "--refresh", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout
@@ -158,3 +160,37 @@ def text(data: Any) -> str:
     if isinstance(data, dict) and "props" in data:
         return text(data["props"].get("children"))
     return ""
+
+
+def drifting_columns_in_chromium(url: str, monitor: str, picture: str) -> set[str]:
+    """The columns the overview marks as drifting for `monitor`, read by Debian's Chromium
+    (a screenshot in artifacts/`picture`). Run in a thread of its own: Playwright's sync API
+    refuses a thread whose asyncio loop is running, which an earlier test in the same worker
+    (Airflow's) may leave behind."""
+    from playwright.sync_api import sync_playwright
+
+    found: dict[str, Any] = {}
+
+    def look() -> None:
+        try:
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+                page = chromium.new_page(viewport={"width": 1400, "height": 900})
+                page.set_default_timeout(30_000)
+                page.goto(url)
+                card = page.locator(f'section[data-monitor="{monitor}"]')
+                card.locator(".heatmaplayer image").wait_for()
+                rows = card.locator("tr[data-status=drift]")
+                found["columns"] = {rows.nth(i).get_attribute("data-column")
+                                    for i in range(rows.count())}
+                screenshot(page, picture)
+                chromium.close()
+        except BaseException as error:  # re-raised in the test's thread
+            found["error"] = error
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join()
+    if "error" in found:
+        raise found["error"]
+    return set(found["columns"])

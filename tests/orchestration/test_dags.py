@@ -425,11 +425,15 @@ def test_asset_event_recorded_for_drift(lake) -> None:  # type: ignore[no-untype
 
 
 def test_retraining_dag_records_the_request(lake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from kl_udfs.airflow.retraining import REQUESTS_FILE, record_request
+    from kl_udfs.airflow.retraining import REQUESTS_FOLDER, record_request
 
-    path = record_request(str(tmp_path), "cards", [{"asset": "kldrift://cards/drift"}])
-    assert path.name == REQUESTS_FILE
-    assert json.loads(path.read_text().splitlines()[0])["monitor"] == "cards"
+    config = lake.model_copy(update={"monitoring": lake.monitoring.model_copy(
+        update={"path": str(tmp_path)})})
+    first = record_request(config, "cards", [{"asset": "kldrift://cards/drift"}])
+    second = record_request(config, "cards", [])
+    assert Path(first).parent == tmp_path / REQUESTS_FOLDER and first != second
+    assert json.loads(Path(first).read_text()) == {
+        "monitor": "cards", "events": [{"asset": "kldrift://cards/drift"}]}
 
 
 def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -520,15 +524,17 @@ def _task_log_tail(dag_id: str) -> str:
 def test_drift_asset_triggers_retraining_through_the_scheduler(lake, scheduler) -> None:  # type: ignore[no-untyped-def]
     """The scheduler picks up the drift asset event emitted by the drifting window's alert
     and runs the retraining DAG."""
-    from kl_udfs.airflow.retraining import REQUESTS_FILE
+    from kl_udfs.airflow.retraining import REQUESTS_FOLDER
 
-    requests = Path(lake.monitoring.path) / REQUESTS_FILE
-    requests.unlink(missing_ok=True)
+    folder = Path(lake.monitoring.path) / REQUESTS_FOLDER
+    before = set(folder.glob("*.json"))
     _unpause("retrain_cards")
     runs = _wait_for_runs("retrain_cards", "asset_triggered", 1, 420)
     state = runs[0].state if runs else None
     assert state == "success", f"retraining run {state}:\n{_task_log_tail('retrain_cards')}"
-    request = json.loads(requests.read_text().splitlines()[0])
+    written = sorted(set(folder.glob("*.json")) - before)
+    assert written, f"no request in {folder}"
+    request = json.loads(written[0].read_text())
     assert request["monitor"] == "cards"
     assert request["events"], "the run must see the event that triggered it"
     assert all("kldrift://cards/drift" in e["asset"] and e["source_run"]

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import free_port
-from tests.dashboard.conftest import CHROMIUM, running_dashboard, screenshot
+from tests.dashboard.conftest import CHROMIUM, drifting_columns_in_chromium, running_dashboard
 
 pytestmark = pytest.mark.spark
 
@@ -146,42 +145,17 @@ def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
     message = drift_message("cards", DRIFT_WINDOW, DRIFT_WINDOW + timedelta(days=1), window)
     assert message is not None
     assert {c["column"] for c in message["columns"]} == {"amount", "channel"}
+    # The example retraining DAG's request lands beside the tables.
+    from kl_udfs.airflow.retraining import REQUESTS_FOLDER, record_request
+
+    events = [{"asset": "kldrift://cards/drift", "columns": ["amount", "channel"]}]
+    location = record_request(config, "cards", events)
+    assert location.startswith(f"s3://{BUCKET}/monitoring/{REQUESTS_FOLDER}/")
+    stored = client.get_object(Bucket=BUCKET, Key=location.split(f"s3://{BUCKET}/", 1)[1])
+    assert json.loads(stored["Body"].read()) == {"monitor": "cards", "events": events}
     snapshot = load_snapshot(source_from_config(config_file))
     assert snapshot.versions["drift_results"] is not None
     assert sorted(snapshot.results["column_name"]) == ["amount", "channel", "country"]
-
-
-def _drifting_columns_in_chromium(url: str) -> set[str]:
-    """The columns the overview marks as drifting for `cards`, read by Debian's Chromium.
-    Run in a thread of its own: Playwright's sync API refuses a thread whose asyncio loop
-    is running, which an earlier test in the same worker (Airflow's) may leave behind."""
-    from playwright.sync_api import sync_playwright
-
-    found: dict[str, Any] = {}
-
-    def look() -> None:
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
-                page = chromium.new_page(viewport={"width": 1400, "height": 900})
-                page.set_default_timeout(30_000)
-                page.goto(url)
-                card = page.locator('section[data-monitor="cards"]')
-                card.locator(".heatmaplayer image").wait_for()
-                rows = card.locator("tr[data-status=drift]")
-                found["columns"] = {rows.nth(i).get_attribute("data-column")
-                                    for i in range(rows.count())}
-                screenshot(page, "dashboard-s3.png")
-                chromium.close()
-        except BaseException as error:  # re-raised in the test's thread
-            found["error"] = error
-
-    thread = threading.Thread(target=look)
-    thread.start()
-    thread.join()
-    if "error" in found:
-        raise found["error"]
-    return set(found["columns"])
 
 
 def test_the_dashboard_in_chromium_shows_the_drift_read_from_s3(
@@ -191,4 +165,29 @@ def test_the_dashboard_in_chromium_shows_the_drift_read_from_s3(
     for name, value in KEYS.items():  # the dashboard process reads them from its environment
         monkeypatch.setenv(name, value)
     with running_dashboard(["--config", written]) as url:
-        assert _drifting_columns_in_chromium(url) == {"amount", "channel"}
+        assert drifting_columns_in_chromium(url, "cards", "dashboard-s3.png") == {
+            "amount", "channel"}
+
+
+def test_the_sql_server_serves_the_tables_on_s3_to_beeline(
+        written: str, tmp_path: Path) -> None:
+    """`kldrift sql-server` on a config whose monitoring path is on S3: the server gets the
+    s3a jars and settings, and a JDBC client reads the drift rows through it."""
+    from kl_udfs.sql import thrift_server
+
+    port, run_dir = free_port(), tmp_path / "sql-server"
+    started = _kldrift("--master", "local[1]", "sql-server", "--config", written,
+                       "--port", str(port), "--run-dir", str(run_dir))
+    try:
+        assert started.returncode == 0, started.stderr[-3000:]
+        queried = thrift_server.beeline(
+            port, "--outputformat=tsv2", "--showHeader=false", "-e",
+            "SELECT column_name, status FROM monitoring.drift_results ORDER BY column_name")
+        assert queried.returncode == 0, queried.stdout[-2000:] + queried.stderr[-2000:]
+        # beeline echoes its prompt before the first row when no terminal is attached
+        lines = [re.sub(r"^\d+: jdbc:hive2://[^>]*> ", "", line)
+                 for line in queried.stdout.splitlines()]
+        rows = {tuple(line.split("\t")) for line in lines if line.count("\t") == 1}
+        assert rows == {("amount", "drift"), ("channel", "drift"), ("country", "ok")}
+    finally:
+        thrift_server.stop(run_dir)
