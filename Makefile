@@ -25,8 +25,11 @@ setup-browser:
 setup-test:
 	@bash infra/bootstrap.sh --test-tools
 
+# DEMO_DIR and SCALE (a share of the rows: 0.1 is a tenth) are optional.
+DEMO_DIR ?= lakehouse
+SCALE ?= 1
 demo: setup
-	$(VENV)/kldrift demo --airflow --dir lakehouse
+	$(VENV)/kldrift demo --airflow --dir $(DEMO_DIR) --scale $(SCALE)
 
 # The web dashboard on the demo's tables (http://127.0.0.1:8050/); 'make demo' builds them.
 dashboard: setup
