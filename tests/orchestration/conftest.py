@@ -20,9 +20,9 @@ os.environ.update({
     "AIRFLOW_HOME": str(HOME),
     "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    # The scheduler, the DAG processor, the API server and a test's own `airflow backfill
-    # create` write to one SQLite file: wait for its lock instead of failing after the
-    # driver's default 5 s.
+    # The scheduler, the DAG processor, the API server and a test's own `airflow` commands
+    # write to one SQLite file: wait for its write lock longer than the driver's default 5 s
+    # (a stale read snapshot still fails at once: test_dags retries those commands).
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME / 'airflow.db'}?timeout=120",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',

@@ -516,6 +516,19 @@ def _wait_for_runs(dag_id: str, run_type: str | None, count: int,
         time.sleep(3)
 
 
+def _airflow_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """An `airflow` command beside the running scheduler. On SQLite (WAL mode), a command
+    whose transaction read before the scheduler's last commit is refused at once with
+    "database is locked", however long the busy timeout: it rolled back, so try it again."""
+    for _ in range(6):
+        done = subprocess.run([str(Path(sys.executable).parent / "airflow"), *args],
+                              capture_output=True, text=True, env=os.environ.copy())
+        if done.returncode == 0 or "database is locked" not in done.stderr:
+            return done
+        time.sleep(3)
+    return done
+
+
 def _task_log_tail(dag_id: str) -> str:
     logs = sorted((Path(os.environ["AIRFLOW_HOME"]) / "logs" / f"dag_id={dag_id}").rglob("*.log"))
     return logs[-1].read_text()[-2000:] if logs else "(no task log)"
@@ -552,11 +565,9 @@ def test_airflow_backfill_gives_one_row_per_column_per_window(spark, lake, sched
     # windows' starts: these two give the windows of days 31 and 32.
     windows = [START + timedelta(days=d) for d in (31, 32)]
     _unpause(dag_id)
-    created = subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "backfill", "create", "--dag-id", dag_id,
-         "--from-date", windows[0].date().isoformat(),
-         "--to-date", windows[-1].date().isoformat()],
-        capture_output=True, text=True, env=os.environ.copy())
+    created = _airflow_cli("backfill", "create", "--dag-id", dag_id,
+                           "--from-date", windows[0].date().isoformat(),
+                           "--to-date", windows[-1].date().isoformat())
     assert created.returncode == 0, created.stderr[-2000:]
     runs = _wait_for_runs(dag_id, "backfill", len(windows), 600)
     assert sorted((r.data_interval_start, r.state) for r in runs) == [
@@ -584,10 +595,8 @@ def test_a_source_scheduled_monitor_runs_after_each_load_of_its_table(
     assert dag.get_task("pending_windows").downstream_task_ids == {"quality_gate"}
     _unpause(drift_id)
     _unpause(load_id)
-    airflow = str(Path(sys.executable).parent / "airflow")
     for load in (1, 2):
-        triggered = subprocess.run([airflow, "dags", "trigger", load_id], capture_output=True,
-                                   text=True, env=os.environ.copy())
+        triggered = _airflow_cli("dags", "trigger", load_id)
         assert triggered.returncode == 0, triggered.stderr[-2000:]
         runs = _wait_for_runs(drift_id, "asset_triggered", load, 600)
         assert [r.state for r in runs] == ["success"] * load, _task_log_tail(drift_id)
