@@ -198,8 +198,9 @@ def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
     pending_id = pending.operator.task_id if pending is not None else None
     span: bool | tuple[str, str] = True
     if pending_id is not None:
-        span = tuple(f"{{{{ ti.xcom_pull(task_ids='{pending_id}')['{key}'] }}}}"
-                     for key in ("start", "end"))  # type: ignore[assignment]
+        start, end = (f"{{{{ ti.xcom_pull(task_ids='{pending_id}')['{key}'] }}}}"
+                      for key in ("start", "end"))
+        span = (start, end)
     # A failed gate turns this task red at once (its exit status is not retried: the data
     # would fail again) while the drift task still runs and marks the rows quality_failed.
     quality = kldrift_job_task("quality_gate", "check_quality.py", config_path, monitor.name,
