@@ -253,7 +253,9 @@ def _drift_dag(monitor: Monitor, config: Config, config_path: Path) -> Any:
 
     start = monitor.baseline.end or DEFAULT_START
     with DAG(dag_id=f"kldrift_drift__{monitor.name}", schedule=window_schedule(monitor),
-             start_date=start, catchup=monitor.catchup, max_active_runs=4,
+             start_date=start, catchup=monitor.catchup,
+             # source-triggered runs each take every pending window: one at a time
+             max_active_runs=1 if monitor.schedule == "source" else 4,
              tags=["kl-drift", "drift", monitor.name], doc_md=_doc(monitor)) as dag:
         drift_tasks(monitor, config, config_path)
     return dag

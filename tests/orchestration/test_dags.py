@@ -593,6 +593,7 @@ def test_a_source_scheduled_monitor_runs_after_each_load_of_its_table(
     table = (LAKE / "raw" / "recent").resolve().as_uri()
     assert dag.timetable.asset_condition == Asset(table)
     assert dag.get_task("pending_windows").downstream_task_ids == {"quality_gate"}
+    assert dag.max_active_runs == 1  # each run takes every pending window
     _unpause(drift_id)
     _unpause(load_id)
     for load in (1, 2):
