@@ -114,7 +114,8 @@ def visit(browser: Any, url: str) -> dict[str, float]:
     link = page.locator("tr[data-status=drift] a.column-link").first
     clicked = page.evaluate("performance.now()")
     link.click()
-    page.locator("#overlay .barlayer .point").first.wait_for(timeout=60_000)
+    # the first bar may be an empty bin (zero height, hidden): wait for one that shows
+    page.locator("#overlay .barlayer .point >> visible=true").first.wait_for(timeout=60_000)
     opened = page.evaluate("performance.now()")
     context.close()
     return {"first paint": paint, "overview shown": marks["overview"],
