@@ -33,9 +33,10 @@ DEFAULT_BATCH_WINDOWS = 31
 def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> str:
     """Learn bins and counts from the configured reference and store them; returns the id."""
     monitor = config.monitor(monitor_name)
-    ensure_tables(spark, config.monitoring.path, config.monitoring.database)
     record = RunRecord(monitor.name, monitor.table, "baseline")
     with recorded(spark, config, record):
+        ensure_tables(spark, config.monitoring.path, config.monitoring.database,
+                      monitor=monitor.name, table=monitor.table)
         opened = open_table(spark, monitor, monitor.baseline.version)
         source, choices, bins, counts = learn_and_count(spark, monitor, opened.df,
                                                         opened.version)
@@ -61,11 +62,12 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
                     operation: str = "run") -> WindowsDone:
     """Profiles and drift rows of consecutive windows, from one pass over the table."""
     monitor = config.monitor(monitor_name)
-    ensure_tables(spark, config.monitoring.path, config.monitoring.database)
     record = RunRecord(monitor.name, monitor.table, operation,
                        window_start=windows[0].start, window_end=windows[-1].end,
                        windows=len(windows))
     with recorded(spark, config, record):
+        ensure_tables(spark, config.monitoring.path, config.monitoring.database,
+                      monitor=monitor.name, table=monitor.table)
         baseline = load_baseline(spark, config, monitor, baseline_id)
         record.baseline_id, record.columns = baseline.baseline_id, len(baseline.bins)
         opened = open_table(spark, monitor)

@@ -31,7 +31,14 @@ from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.seen import FILTER_BUDGET, SEEN_LIMIT, build_filter, within_budget
 from kl_udfs.core.stats.moments import SUMS, frame_of
 from kl_udfs.spark.columns import ColumnChoice, choose_columns
-from kl_udfs.spark.histogram import SUM_COLUMNS, col, in_range, numeric_value, window_histograms
+from kl_udfs.spark.histogram import (
+    SUM_COLUMNS,
+    category_sql,
+    col,
+    in_range,
+    numeric_value,
+    window_histograms,
+)
 
 QUANTILE_ACCURACY = 10_000  # percentile_approx relative error 1e-4; edges only, counts are exact
 QUANTILE_ROWS_PER_BIN = 10_000  # quantile edges from at most about bins x this many rows
@@ -128,7 +135,8 @@ def _top_categories(df: DataFrame, categorical: Sequence[ColumnChoice], top_k: i
     filters: dict[str, str] = {}
     if not categorical:
         return categories, counts, filters
-    entries = [x for i, c in enumerate(categorical) for x in (F.lit(i), col(c.name).cast("string"))]
+    entries = [x for i, c in enumerate(categorical)
+               for x in (F.lit(i), F.expr(category_sql(c.name)))]
     value = F.col("value")
     per_column = Window.partitionBy("column_idx")
     rank = F.row_number().over(per_column.orderBy(value.isNull(), F.desc("n"), value.asc()))

@@ -54,6 +54,10 @@ def numeric_sql(column: ColumnBins) -> str:
         return f"CAST(unix_date({source}) AS DOUBLE)"
     if column.source_type == "timestamp_ntz":
         return f"CAST(CAST({source} AS TIMESTAMP) AS DOUBLE)"
+    if column.source_type in ("double", "float"):
+        # -0.0 becomes 0.0: Bucketizer orders -0.0 below 0.0 (Double.compare), so with an edge
+        # or the baseline's minimum at 0 it was counted a bin lower than numpy counts it.
+        return f"CASE WHEN {source} = 0 THEN 0D ELSE CAST({source} AS DOUBLE) END"
     return f"CAST({source} AS DOUBLE)"
 
 
@@ -67,8 +71,16 @@ def string_literal(text: str) -> str:
     return f"CAST(X'{text.encode().hex()}' AS STRING)"
 
 
+def category_sql(name: str) -> str:
+    """The string a categorical column is counted by. Invalid UTF-8 (a binary cast to string
+    keeps its bytes) becomes U+FFFD, as it does on its way to Python: the categories the driver
+    learns then match the window's values byte for byte (without it, every invalid value was
+    counted as unseen)."""
+    return f"make_valid_utf8(CAST({quote(name)} AS STRING))"
+
+
 def _category_bin_sql(column: ColumnBins) -> str:
-    source = f"CAST({quote(column.name)} AS STRING)"
+    source = category_sql(column.name)
     other = len(column.categories)
     lookup = str(other)
     if column.has_unseen:

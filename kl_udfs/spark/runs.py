@@ -54,4 +54,9 @@ def recorded(spark: SparkSession, config: Config, record: RunRecord) -> Iterator
                "finished_at": finished}
         frame = spark.createDataFrame([tuple(row.get(f) for f in RUNS.schema.fieldNames())],
                                       RUNS.schema)
-        append_run(spark, config.monitoring.path, frame)
+        try:
+            append_run(spark, config.monitoring.path, frame)
+        except Exception:
+            # A failed operation's own error says more (`runs` itself foreign, say): keep it.
+            if record.status != "failed":
+                raise

@@ -64,17 +64,22 @@ def catalog_persists(spark: SparkSession) -> bool:
 
 
 def ensure_tables(spark: SparkSession, root: str, database: str,
-                  specs: Sequence[TableSpec] = ALL_TABLES, for_sql: bool = False) -> None:
+                  specs: Sequence[TableSpec] = ALL_TABLES, for_sql: bool = False,
+                  monitor: str | None = None, table: str | None = None) -> None:
     """Create missing tables (idempotent, safe when two jobs race); register them for SQL.
 
     A job registers them only where the names outlive it (a metastore): in Spark's in-memory
     catalog they would vanish with the job, after costing a Delta snapshot read each.
+    A Delta table at a monitoring path that kl-drift did not write (a key column missing, or
+    a column of another type) is left as it is, and one KlDriftError names it (`monitor` and
+    `table`, the monitored table, locate the error) once the other tables exist.
     """
     from delta.tables import DeltaTable
 
     register_names = for_sql or catalog_persists(spark)
     if register_names:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    foreign = []
     for spec in specs:
         path = table_path(root, spec)
         if not DeltaTable.isDeltaTable(spark, path):
@@ -85,9 +90,34 @@ def ensure_tables(spark: SparkSession, root: str, database: str,
                 if not DeltaTable.isDeltaTable(spark, path):  # lost a creation race: fine
                     raise
         else:
-            add_missing_columns(spark, path, spec)
+            schema = DeltaTable.forPath(spark, path).toDF().schema
+            problem = foreign_problem(schema, spec)
+            if problem:
+                foreign.append(f"{spec.name} at {path} is not a kl-drift monitoring table "
+                               f"({problem}); move it away or set another monitoring.path")
+                continue
+            add_missing_columns(spark, path, spec, known=schema)
         if register_names:
             register(spark, database, spec.name, path)
+    if foreign:
+        raise KlDriftError("; ".join(foreign), monitor=monitor, table=table)
+
+
+def foreign_problem(existing: T.StructType, spec: TableSpec) -> str | None:
+    """Why a table at a monitoring path is not one kl-drift wrote; None when it is.
+
+    A table an older kl-drift wrote lacks only newer columns (added in place); one without
+    the key, or with a contract column of another type, belongs to something else.
+    """
+    have = {f.name: f.dataType.simpleString() for f in existing.fields}
+    keys = [k for k in spec.keys if k not in have]
+    if keys:
+        shown = ", ".join(list(have)[:6]) + (", ..." if len(have) > 6 else "")
+        return f"key column(s) {', '.join(keys)} missing; it has {shown or 'no columns'}"
+    wrong = [f"{f.name} is {have[f.name]}, not {f.dataType.simpleString()}"
+             for f in spec.schema.fields
+             if f.name in have and have[f.name] != f.dataType.simpleString()]
+    return "; ".join(wrong[:3]) or None
 
 
 def missing_columns(existing: T.StructType, spec: TableSpec) -> list[T.StructField]:
@@ -96,13 +126,16 @@ def missing_columns(existing: T.StructType, spec: TableSpec) -> list[T.StructFie
 
 
 def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec,
-                        attempts: int = 4) -> list[str]:
+                        attempts: int = 4, known: T.StructType | None = None) -> list[str]:
     """Schema evolution in place: the contract's columns a table written by an older
-    kl-drift lacks are added (null in old rows); nothing is rewritten. Returns their names."""
+    kl-drift lacks are added (null in old rows); nothing is rewritten. Returns their names.
+    `known`: the table's schema, already read (the first look only)."""
     from delta.tables import DeltaTable
 
     for attempt in range(attempts):
-        missing = missing_columns(DeltaTable.forPath(spark, path).toDF().schema, spec)
+        schema = known if known is not None and attempt == 0 else \
+            DeltaTable.forPath(spark, path).toDF().schema
+        missing = missing_columns(schema, spec)
         if not missing:
             return []
         listed = ", ".join(
@@ -112,8 +145,8 @@ def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec,
             spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({listed})")
             return [f.name for f in missing]
         except Exception as error:  # another job evolved it first: look again
-            known = (*_RETRYABLE, "already exists", "FIELDS_ALREADY_EXISTS")
-            if attempt == attempts - 1 or not any(n in repr(error) for n in known):
+            retryable = (*_RETRYABLE, "already exists", "FIELDS_ALREADY_EXISTS")
+            if attempt == attempts - 1 or not any(n in repr(error) for n in retryable):
                 raise
     return []
 
