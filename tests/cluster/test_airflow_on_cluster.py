@@ -27,6 +27,7 @@ def test_drift_dag_runs_one_window_through_spark_submit_on_the_cluster(  # type:
     from airflow.dag_processing.dagbag import DagBag
     from pyspark.sql import functions as F
 
+    from kl_udfs.core import environment
     from kl_udfs.core.config import load_config
     from kl_udfs.spark.tables import RUNS, read_table
 
@@ -35,7 +36,9 @@ def test_drift_dag_runs_one_window_through_spark_submit_on_the_cluster(  # type:
         {"conn_type": "spark", "host": host, "port": int(port)}))
     monkeypatch.setenv("KLDRIFT_CONFIG", str(cluster_backfill / ONE_EXECUTOR_CONFIG))
     monkeypatch.delenv("AIRFLOW_CONN_KLDRIFT_WEBHOOK", raising=False)  # no alerts here
-    monkeypatch.delenv("KLDRIFT_EXAMPLE_MONITOR", raising=False)  # the Airflow tests' monitor
+    # the Airflow tests' monitors, which this config does not have
+    for example in (environment.EXAMPLE_MONITOR, environment.EXAMPLE_SOURCE_MONITOR):
+        monkeypatch.delenv(example, raising=False)
     for name, value in jobs.spark_env().items():
         monkeypatch.setenv(name, value)
 
