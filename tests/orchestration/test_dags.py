@@ -156,7 +156,8 @@ def test_dagbag_imports_every_dag_even_with_broken_monitors(lake) -> None:  # ty
     assert bag.import_errors == {}
     assert {"kldrift_drift__cards", "kldrift_baseline__cards", "kldrift_drift__ghost",
             "kldrift_drift__broken", "kldrift_baseline__broken",
-            "retrain_cards", "example_task_group__cards"} <= set(bag.dag_ids)
+            "retrain_cards", "example_task_group__cards", "kldrift_drift__recent",
+            "example_source_pipeline__recent"} <= set(bag.dag_ids)
     broken = bag.get_dag("kldrift_drift__broken")
     assert [t.task_id for t in broken.tasks] == ["config_error"]
     assert "1 fortnight" in broken.doc_md
