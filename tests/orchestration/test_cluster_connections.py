@@ -82,9 +82,10 @@ def test_yarn_connection_gives_cluster_mode_with_the_zip_and_the_driver_env(
     assert confs["spark.yarn.appMasterEnv.PYSPARK_PYTHON"]
     assert "spark.yarn.appMasterEnv.KLDRIFT_CACHE_DIR" in confs
     packages = _option(command, "--packages") or ""
-    # s3a paths: the Delta jar and hadoop-aws
+    # s3a paths: the Delta jar, hadoop-aws and the AWS SDK modules s3a calls
     assert re.fullmatch(r"io\.delta:delta-spark_[\d.]+_2\.13:[\d.]+,"
-                        r"org\.apache\.hadoop:hadoop-aws:[\d.]+", packages), packages
+                        r"org\.apache\.hadoop:hadoop-aws:[\d.]+"
+                        r"(,software\.amazon\.awssdk:[a-z0-9-]+:[\d.]+)+", packages), packages
 
 
 def _kubernetes_provider() -> bool:
