@@ -283,9 +283,9 @@ class Monitor(_Model):
     timestamp_column: str = Field(min_length=1, description=(
         "the date or timestamp column windows are cut on"))
     window: str = Field("1 day", examples=["1 day", "6 hours", "1 month"], description=(
-        f"window length, `<n> <unit>`: fixed ({', '.join(UNITS)}), aligned to the Unix epoch, "
-        f"or calendar ({', '.join(CALENDAR_UNITS)}), which must divide a year; windows are "
-        "[start, end) in UTC"))
+        f"window length, `<n> <unit>`: fixed ({', '.join(UNITS)}), aligned to midnight UTC "
+        f"(weeks start on Monday), or calendar ({', '.join(CALENDAR_UNITS)}), which must "
+        "divide a year; windows are [start, end) in UTC"))
     baseline: Baseline = Field(description="what each window is compared with")
     columns: list[str] | None = Field(None, description=(
         "the columns to monitor; null: every column of the table but `timestamp_column` and "

@@ -1,8 +1,10 @@
 """Window lengths ("1 day", "6 hours", "1 month", "1 quarter") and half-open windows
 [start, end) aligned to UTC.
 
-Fixed lengths are aligned to the epoch; calendar lengths (months, quarters, years) start on
-the first of a month at midnight UTC, a quarter on January, April, July or October 1st."""
+Fixed lengths are aligned to midnight UTC of Monday 1970-01-05, so a week starts on Monday as
+its cron's runs do (every length that divides a day aligns the same from any midnight);
+calendar lengths (months, quarters, years) start on the first of a month at midnight UTC, a
+quarter on January, April, July or October 1st."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ UNITS = {
 CALENDAR_UNITS = {"month": 1, "quarter": 3, "year": 12}  # in months
 _DURATION = re.compile(r"^\s*(\d+)\s*([a-z]+?)s?\s*$")
 _EPOCH = datetime(1970, 1, 1)
+# The first Monday after the epoch: fixed windows count from here (ISO weeks, cron's `* * 1`).
+_ANCHOR = datetime(1970, 1, 5)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -66,8 +70,8 @@ class Window:
 
 
 def align_down(instant: datetime, length: timedelta) -> datetime:
-    """The start of the epoch-aligned window of this length that contains the instant."""
-    return _EPOCH + ((instant - _EPOCH) // length) * length
+    """The start of the aligned window of this length that contains the instant."""
+    return _ANCHOR + ((instant - _ANCHOR) // length) * length
 
 
 def split(start: datetime, end: datetime, length: timedelta) -> list[Window]:

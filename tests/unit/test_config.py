@@ -502,8 +502,10 @@ def test_window_rejects_end_not_after_start() -> None:
     (datetime(2026, 1, 1, 13, 45, 12), timedelta(hours=1), datetime(2026, 1, 1, 13)),
     (datetime(2026, 1, 1, 13, 45), timedelta(hours=6), datetime(2026, 1, 1, 12)),
     (datetime(2026, 1, 1, 13, 45), timedelta(minutes=15), datetime(2026, 1, 1, 13, 45)),
-    # weeks align to the epoch (a Thursday), not to Monday
-    (datetime(2026, 1, 5), timedelta(weeks=1), datetime(2026, 1, 1)),
+    # weeks start on Monday (2026-01-05 is one), as their cron's runs do
+    (datetime(2026, 1, 5), timedelta(weeks=1), datetime(2026, 1, 5)),
+    (datetime(2026, 1, 4, 23, 59), timedelta(weeks=1), datetime(2025, 12, 29)),
+    (datetime(1970, 1, 1), timedelta(weeks=1), datetime(1969, 12, 29)),
     (datetime(1969, 12, 31, 23), timedelta(days=1), datetime(1969, 12, 31)),
 ])
 def test_align_down(instant: datetime, length: timedelta, expected: datetime) -> None:
@@ -621,6 +623,21 @@ def test_quarters_start_in_january_april_july_october() -> None:
     assert quarter.cron() == "0 0 1 */3 *" and parse_cadence("1 month").cron() == "0 0 1 * *"
     with pytest.raises(ValueError, match="not the start of a 3-month window"):
         quarter.split(datetime(2026, 2, 1), datetime(2026, 6, 1))
+
+
+@pytest.mark.parametrize("text", ["1 minute", "15 minutes", "1 hour", "6 hours", "12 hours",
+                                  "1 day", "1 week"])
+def test_fixed_windows_are_the_intervals_between_their_cron_ticks(text: str) -> None:
+    from croniter import croniter
+
+    cadence = parse_cadence(text)
+    assert cadence.fixed is not None
+    for instant in (datetime(2026, 3, 4, 17, 29, 31), datetime(2026, 1, 1),
+                    datetime(1999, 12, 31, 23)):
+        ticks = croniter(cadence.cron(), instant + timedelta(microseconds=1))
+        previous = ticks.get_prev(datetime)
+        assert cadence.align_down(instant) == previous
+        assert croniter(cadence.cron(), previous).get_next(datetime) == previous + cadence.fixed
 
 
 def test_fixed_cadences_keep_the_fixed_length_rules() -> None:
