@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from kl_udfs.core.errors import KlDriftError
+
 FORMATS = ("table", "json")
 
 
@@ -29,7 +31,15 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def format_json(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """One JSON array with an object per row, keyed by the table's headers."""
+    """One JSON array with an object per row, keyed by the table's headers.
+
+    A header that appears twice (`SELECT a.x, b.x`) would silently lose a column to the
+    other's key, so it is refused with the names to alias instead."""
+    twice = sorted({h for h in headers if list(headers).count(h) > 1})
+    if twice:
+        raise KlDriftError(
+            f"the query returns {', '.join(f'`{h}`' for h in twice)} more than once; a JSON "
+            "object holds each name once: give every column its own name (AS ...)")
     objects = [dict(zip(headers, map(_plain, row), strict=True)) for row in rows]
     return json.dumps(objects, indent=2, ensure_ascii=False, allow_nan=False)
 

@@ -21,6 +21,7 @@ from pyspark.sql import Row
 
 import kl_udfs
 from kl_udfs import cli
+from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.output import format_json, progress_note
 from kl_udfs.spark import session as spark_session
 from kl_udfs.sql import local as sql_local
@@ -164,6 +165,11 @@ def test_sql_json_keeps_structs_and_says_on_stderr_when_rows_were_left_out(
     assert json.loads(out) == [{"column_name": "channel", "top_contributors": [
         {"bin": "online", "baseline_fraction": 0.2, "current_fraction": 0.5}]}]
     assert err == "kldrift: 1 row shown, more left out: raise --limit\n"
+
+
+def test_format_json_refuses_a_column_name_twice() -> None:
+    with pytest.raises(KlDriftError, match=r"returns `x` more than once.*\(AS \.\.\.\)"):
+        format_json(["x", "y", "x"], [(1, 2, 3)])
 
 
 def test_format_json_cells() -> None:
