@@ -142,7 +142,13 @@ def window_histograms(
     counted = parts[0]
     for part in parts[1:]:
         counted = counted.unionByName(part)
-    return counted
+    if len(parts) == 1:
+        return counted
+    # A task of the union's stage deserializes the plans of every group (each reduce side holds
+    # its whole plan), so task count x plan size grew with the square of the columns: at 1,000
+    # columns the post-scan stages ran for minutes. One task per shuffle partition reads them all.
+    partitions = int(df.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1)
+    return counted.coalesce(max(partitions, 1))
 
 
 def _group_histograms(scoped: DataFrame, bins: Sequence[ColumnBins], group: Sequence[int],
