@@ -1,8 +1,8 @@
-"""The fault matrix: extreme shapes of input (docs/reliability.md, "Extreme shapes").
+"""The fault matrix, input and damage (docs/reliability.md): extreme shapes of input.
 
 Hourly windows across both daylight-saving switches of a year, for a column of instants and
-for a column of local wall-clock times; a table of 1,000 columns. Each case is checked against
-an independent count of the same rows (zoneinfo and a Counter, numpy), not against the code.
+for a column of local wall-clock times, checked against an independent count of the same rows
+(zoneinfo and a Counter), not against the code.
 """
 
 from __future__ import annotations
