@@ -76,10 +76,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The process' peak resident memory so far (Linux: VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 @contextmanager
-def dashboard(source: list[str]) -> Iterator[tuple[str, float]]:
+def dashboard(source: list[str]) -> Iterator[tuple[str, float, int]]:
     """`kldrift dashboard` on `source` (["--monitoring", DIR] or ["--config", FILE]): its URL
-    once it answers, and the seconds that took."""
+    once it answers, the seconds that took, and its process id."""
     port = free_port()
     began = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "kl_udfs.cli", "dashboard", *source,
@@ -96,7 +104,7 @@ def dashboard(source: list[str]) -> Iterator[tuple[str, float]]:
                     break
             except OSError:
                 time.sleep(0.1)
-        yield url, time.perf_counter() - began
+        yield url, time.perf_counter() - began, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -149,12 +157,13 @@ def main() -> None:
              for _ in range(args.repeat)]
     from playwright.sync_api import sync_playwright
 
-    with dashboard(["--monitoring", str(directory)]) as (url, ready), \
+    with dashboard(["--monitoring", str(directory)]) as (url, ready, pid), \
             sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         visit(browser, url)  # warm-up: the server's first requests, the OS file cache
         visits = [visit(browser, url) for _ in range(args.repeat)]
         browser.close()
+        peak = peak_rss_mb(pid)
 
     load = os.getloadavg()[0]
     lines = [
@@ -166,14 +175,16 @@ def main() -> None:
         "",
         "| step | median ms | min ms | max ms |",
         "|---|---|---|---|",
-        f"| read all tables (delta-rs → Arrow/pandas) | {1000 * statistics.median(loads):.0f}"
-        f" | {1000 * min(loads):.0f} | {1000 * max(loads):.0f} |",
-        f"| server start to first answer (import + read) | {1000 * ready:.0f} | | |",
+        f"| load a snapshot of the tables (`load_snapshot`) | "
+        f"{1000 * statistics.median(loads):.0f} | {1000 * min(loads):.0f} | "
+        f"{1000 * max(loads):.0f} |",
+        f"| server start to first answer (import + snapshot) | {1000 * ready:.0f} | | |",
     ]
     for step in ("first paint", "overview shown", "heatmap drawn", "drill-down"):
         values = [v[step] for v in visits]
         lines.append(f"| {step} | {statistics.median(values):.0f} | {min(values):.0f} | "
                      f"{max(values):.0f} |")
+    lines += ["", f"Peak memory of the server process (VmHWM) after the visits: {peak:,.0f} MB."]
     report = "\n".join(lines)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from dashboards.queries import (
     monitor_columns,
     monitor_names,
     pick_window,
-    results_of,
+    windows,
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
@@ -50,7 +50,7 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
             command(f"kldrift baseline --config {config_arg(snap)} --monitor {monitor}")))
     rows = column_history(snap, monitor, column, state.time_range)
     if rows.empty:
-        anywhere = not results_of(snap, monitor).empty
+        anywhere = bool(windows(snap, monitor))
         return _empty(crumbs, empty_state(
             "no-runs", f"No windows of {column} to show",
             html.P("There are results outside this time range." if anywhere else
@@ -63,7 +63,7 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
     start = row["window_start"].to_pydatetime()
     window = labels.window_label(start, row["window_end"].to_pydatetime())
     kind = row["column_kind"] if isinstance(row["column_kind"], str) else None
-    top = contributors(snap, int(row["row"]))
+    top = contributors(snap, row)
     hist = histogram(snap, row)
     positions = list(rows["window_start"])
     at = positions.index(row["window_start"])
@@ -90,7 +90,7 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
                           _metrics(row)], className="card"),
         ], className="grid"),
         html.Section([html.H3("Rules checked in this window"),
-                      _checks(checks(snap, int(row["row"])), str(row["status"]))],
+                      _checks(checks(snap, row), str(row["status"]))],
                      className="card"),
         html.Section([
             html.H3("PSI, KL, Jensen–Shannon and q-value per window"),

@@ -11,6 +11,7 @@ task and the source-triggered DAG's pending-window check all read through `Monit
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ class Span:
 @dataclass(frozen=True)
 class ScanMetrics:
     files_opened: int
-    rows: int  # rows the scan returned
+    rows: int  # rows the query returned
     files_shown: tuple[str, ...]  # the plan names at most 5 files per group
 
 
@@ -118,6 +119,7 @@ class Monitoring:
         self.storage_options = storage_options
         self._tables: dict[str, Any] = {}
         self._partitions: dict[str, pa.Table] = {}
+        self._lock = threading.RLock()  # a server's requests share one instance
         # Called with each scan before it runs (tests check which files a page opens).
         self.on_scan: Callable[[Monitoring, Scan], None] | None = None
 
@@ -129,13 +131,14 @@ class Monitoring:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        if name not in self._tables:
-            try:
-                self._tables[name] = DeltaTable(self.uri(name),
-                                                storage_options=self.storage_options)
-            except TableNotFoundError:
-                self._tables[name] = None
-        return self._tables[name]
+        with self._lock:
+            if name not in self._tables:
+                try:
+                    self._tables[name] = DeltaTable(self.uri(name),
+                                                    storage_options=self.storage_options)
+                except TableNotFoundError:
+                    self._tables[name] = None
+            return self._tables[name]
 
     @property
     def versions(self) -> dict[str, int | None]:
@@ -153,21 +156,22 @@ class Monitoring:
     def partitions(self, name: str) -> pa.Table:
         """The partition values (monitor[, window_start]) of every file of the table, from its
         Delta log."""
-        if name not in self._partitions:
-            keys = contract.TABLE[name].partitions
-            schema = pa.schema([(k, arrow_type(contract.TABLE[name].column(k).type))
-                                for k in keys])
-            table = self.table(name)
-            actions = pa.table(table.get_add_actions(flatten=True)) if table else pa.table({})
-            if table is None:
-                found = schema.empty_table()
-            elif all(f"partition.{k}" in actions.column_names for k in keys):
-                found = pa.table([actions[f"partition.{k}"] for k in keys], names=list(keys))
-            else:  # not partitioned as kl-drift writes it: the values are in the rows
-                found = self.read(Scan(name, keys, ()), record=False).group_by(
-                    list(keys)).aggregate([])
-            self._partitions[name] = found
-        return self._partitions[name]
+        with self._lock:
+            if name not in self._partitions:
+                keys = contract.TABLE[name].partitions
+                schema = pa.schema([(k, arrow_type(contract.TABLE[name].column(k).type))
+                                    for k in keys])
+                table = self.table(name)
+                actions = pa.table(table.get_add_actions(flatten=True)) if table else pa.table({})
+                if table is None:
+                    found = schema.empty_table()
+                elif all(f"partition.{k}" in actions.column_names for k in keys):
+                    found = pa.table([actions[f"partition.{k}"] for k in keys], names=list(keys))
+                else:  # not partitioned as kl-drift writes it: the values are in the rows
+                    found = self.read(Scan(name, keys, ()), record=False).group_by(
+                        list(keys)).aggregate([])
+                self._partitions[name] = found
+            return self._partitions[name]
 
     def monitors(self) -> set[str]:
         """Every monitor with drift rows, a baseline or a run."""
@@ -178,7 +182,7 @@ class Monitoring:
         return names
 
     @cached_property
-    def _windows(self) -> dict[str, list[datetime]]:
+    def _windows(self) -> dict[str, list[datetime]]:  # every monitor's: the log is read once
         parts = self.partitions("drift_results")
         grouped = parts.group_by("monitor").aggregate([("window_start", "distinct")])
         return {str(m): sorted({naive_utc(s) for s in starts if s is not None})
@@ -225,9 +229,9 @@ class Monitoring:
         plans = pa.RecordBatchReader.from_stream(reader).read_all().to_pylist()
         text = "\n".join(str(p["plan"]) for p in plans)
         opened = sum(int(n) for n in re.findall(r"\bfiles_opened=(\d+)", text))
-        rows = sum(int(n) for n in re.findall(r"^DeltaScanExec.*?\boutput_rows=(\d+)", text,
-                                              re.MULTILINE))
-        return ScanMetrics(opened, rows, tuple(re.findall(r"[^\s\[\],]+\.parquet", text)))
+        returned = re.search(r"\boutput_rows=(\d+)", text)  # the top node's: the result
+        shown = tuple(re.findall(r"[^\s\[\],]+\.parquet", text))
+        return ScanMetrics(opened, int(returned.group(1)) if returned else 0, shown)
 
     def drift_rows(self, monitor: str, columns: Sequence[str], span: Span = Span(),
                    column: str | None = None,
