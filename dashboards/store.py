@@ -147,6 +147,7 @@ class Store:
         self.source = source
         self.refresh_s = refresh_s
         self._snapshot = load_snapshot(source)
+        self._watch = Monitoring(source.monitoring_path, source.options)  # for new versions
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -156,7 +157,7 @@ class Store:
     def refresh(self) -> bool:
         """Take a new snapshot when a table changed; True when something changed."""
         current = self._snapshot
-        versions = Monitoring.current_versions(self.source.monitoring_path, self.source.options)
+        versions = self._watch.catch_up()
         if versions == current.versions:
             return False
         self._snapshot = load_snapshot(self.source)

@@ -110,9 +110,8 @@ def arrow_type(kind: str) -> pa.DataType:
 
 
 class Monitoring:
-    """The monitoring tables, each pinned at the version it had when opened (a table not
-    written yet reads as empty). Open a new one to see newer versions: reading the log again
-    starts from its last checkpoint."""
+    """The monitoring tables, each pinned at the version it had when first used (a table not
+    written yet reads as empty). Open a new one, or `catch_up`, to see newer versions."""
 
     def __init__(self, root: str, storage_options: dict[str, str] | None = None) -> None:
         self.root = root.rstrip("/")
@@ -145,11 +144,19 @@ class Monitoring:
         return {t.name: None if self.table(t.name) is None else int(self.table(t.name).version())
                 for t in contract.TABLES}
 
-    @staticmethod
-    def current_versions(root: str, storage_options: dict[str, str] | None = None
-                         ) -> dict[str, int | None]:
-        """Each table's latest version, without keeping the tables open."""
-        return Monitoring(root, storage_options).versions
+    def catch_up(self) -> dict[str, int | None]:
+        """Bring each table to its latest version, reading only the log entries written since
+        (a table not written before is looked for again); the versions. For a watcher: a
+        snapshot that pages read from stays pinned instead."""
+        with self._lock:
+            for name, table in list(self._tables.items()):
+                if table is None:
+                    del self._tables[name]
+                else:
+                    table.update_incremental()
+            self._partitions.clear()
+            self.__dict__.pop("_windows", None)
+        return self.versions
 
     # --- what the Delta log says, no Parquet read -------------------------------------------
 

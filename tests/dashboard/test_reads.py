@@ -14,13 +14,13 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from dashboards import app as dash_app
-from dashboards import schema
+from dashboards import column_view, schema
 from dashboards.store import Snapshot, load_snapshot, source_from_monitoring
 from dashboards.synthetic import SyntheticMonitor, write_monitoring
 from kl_udfs.core.config import load_config
 from kl_udfs.sql import reads
 from kl_udfs.sql.slices import Monitoring, Scan, ScanMetrics
-from tests.dashboard.conftest import find, tree, write_config
+from tests.dashboard.conftest import find, text, tree, write_config
 
 # Three monitors share the tables; the one the pages show has 60 daily windows.
 SHOWN = SyntheticMonitor("shown", columns=6, windows=60, drift_columns=frozenset({"n000"}),
@@ -161,3 +161,18 @@ def test_status_opens_each_monitors_latest_window_only(lake: Path,
         mine = [r for r in done if f"'{monitor.name}'" in " ".join(r.scan.where)]
         assert len(mine) == 1
         check_opens(mine[0], log_files(lake, "drift_results", monitor.name, latest))
+
+
+def test_a_column_page_without_a_range_opens_its_last_windows(
+        snap: Snapshot, lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(column_view, "HISTORY_WINDOWS", 20)
+    starts = [s.replace(tzinfo=None) for s in SHOWN.window_starts()]
+    done = recording(snap.tables)
+    page = tree(dash_app.render(snap, f"?monitor={SHOWN.name}&column=n000")[1])
+    history = [r for r in of(done, "drift_results") if any(">=" in w for w in r.scan.where)]
+    assert len(history) == 1
+    check_opens(history[0], log_files(lake, "drift_results", SHOWN.name, starts[-20:]))
+    note = find(page, id="history-range")
+    assert note and f"({len(starts)} in all)" in text(note[0])
+    every = find(page, id="all-windows")[0]["props"]["href"]
+    assert f"start={starts[0]:%Y-%m-%d}" in every
