@@ -58,15 +58,12 @@ class Scan:
     table: str
     columns: tuple[str, ...]
     where: tuple[str, ...]
-    order: str = ""
 
     def sql(self, available: Iterable[str]) -> str:
         present = set(available)
         selected = ", ".join(_name(c) for c in self.columns if c in present)
         text = f"SELECT {selected} FROM {_name(self.table)}"
-        if self.where:
-            text += " WHERE " + " AND ".join(self.where)
-        return text + (f" ORDER BY {self.order}" if self.order else "")
+        return text + (" WHERE " + " AND ".join(self.where) if self.where else "")
 
 
 def _name(identifier: str) -> str:
@@ -97,6 +94,7 @@ def within(span: Span, column: str = "window_start") -> tuple[str, ...]:
 
 
 def arrow_type(kind: str) -> pa.DataType:
+    """The Arrow type of a contract type name ("array<check>" names a contract struct)."""
     scalars: dict[str, pa.DataType] = {
         "string": pa.string(), "double": pa.float64(), "long": pa.int64(), "int": pa.int32(),
         "boolean": pa.bool_(), "timestamp": pa.timestamp("us", tz="UTC")}
