@@ -25,7 +25,7 @@ def main() -> None:
         raise SystemExit(f"no config at {args.config}: run `make demo` first")
     from playwright.sync_api import sync_playwright
 
-    with dashboard(["--config", str(args.config)]) as (url, _), \
+    with dashboard(["--config", str(args.config)]) as (url, _, _), \
             sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": args.width, "height": args.height})

@@ -239,9 +239,9 @@ def serve(source: Source, host: str = "127.0.0.1", port: int = 8050,
     app = create_app(store)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     monitors = len(monitor_names(snap))
-    print(f"kl-drift dashboard: http://{host}:{port}/ — {monitors} monitor(s), "
-          f"{len(snap.results):,} drift rows from {source.monitoring_path} "
-          f"(read in {snap.load_seconds:.2f} s)", flush=True)
+    print(f"kl-drift dashboard: http://{host}:{port}/ — {monitors} monitor(s) in "
+          f"{source.monitoring_path} (logs read in {snap.load_seconds:.2f} s; each page "
+          "reads its windows)", flush=True)
     app.run(host=host, port=port, debug=False)
     store.stop()
     return 0

@@ -19,6 +19,7 @@ from dashboards.components import (
 )
 from dashboards.queries import (
     Histogram,
+    TimeRange,
     checks,
     column_history,
     contributors,
@@ -26,11 +27,15 @@ from dashboards.queries import (
     monitor_columns,
     monitor_names,
     pick_window,
-    results_of,
+    windows,
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
 from kl_udfs.core.contract import STATUS
+
+# Without a time range, a column page reads its last windows only (a few years of daily
+# windows would be a file per day to open, and more points than a chart can show).
+HISTORY_WINDOWS = 180
 
 
 def page(snap: Snapshot, state: ViewState) -> html.Div:
@@ -48,9 +53,10 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
             "unknown-column", f"{monitor} has no monitored column '{column}'",
             html.P("Monitored: " + (", ".join(monitor_columns(snap, monitor)) or "none yet")),
             command(f"kldrift baseline --config {config_arg(snap)} --monitor {monitor}")))
-    rows = column_history(snap, monitor, column, state.time_range)
+    span, note = history_range(snap, state)
+    rows = column_history(snap, monitor, column, span)
     if rows.empty:
-        anywhere = not results_of(snap, monitor).empty
+        anywhere = bool(windows(snap, monitor))
         return _empty(crumbs, empty_state(
             "no-runs", f"No windows of {column} to show",
             html.P("There are results outside this time range." if anywhere else
@@ -63,7 +69,7 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
     start = row["window_start"].to_pydatetime()
     window = labels.window_label(start, row["window_end"].to_pydatetime())
     kind = row["column_kind"] if isinstance(row["column_kind"], str) else None
-    top = contributors(snap, int(row["row"]))
+    top = contributors(snap, row)
     hist = histogram(snap, row)
     positions = list(rows["window_start"])
     at = positions.index(row["window_start"])
@@ -90,7 +96,7 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
                           _metrics(row)], className="card"),
         ], className="grid"),
         html.Section([html.H3("Rules checked in this window"),
-                      _checks(checks(snap, int(row["row"])), str(row["status"]))],
+                      _checks(checks(snap, row), str(row["status"]))],
                      className="card"),
         html.Section([
             html.H3("PSI, KL, Jensen–Shannon and q-value per window"),
@@ -99,6 +105,7 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
                    "threshold and its q-value is at most the FDR; null, unseen-category and "
                    "out-of-range shares have rules of their own (see the rules above). Click a "
                    "point to show that window.", className="hint"),
+            *note,
             dcc.Graph(id="history", figure=figures.history(rows, start), config=figures.CONFIG),
         ], className="card"),
         html.Section([html.H3("Null share per window"),
@@ -106,6 +113,24 @@ def page(snap: Snapshot, state: ViewState) -> html.Div:
                      className="card"),
     ], className="page column-page", **attrs(data_monitor=monitor, data_column=column,
                                              data_window=start.isoformat(timespec="minutes")))
+
+
+def history_range(snap: Snapshot, state: ViewState) -> tuple[TimeRange, list[html.P]]:
+    """The windows the page reads: the URL's range, else the last HISTORY_WINDOWS (from the
+    day of the first of them, or of the window asked for if older), and a note saying so."""
+    if not state.time_range.is_all or state.monitor is None:
+        return state.time_range, []
+    every = windows(snap, state.monitor)
+    if len(every) <= HISTORY_WINDOWS:
+        return state.time_range, []
+    first = every[-HISTORY_WINDOWS]
+    if state.window is not None and state.window < first:
+        first = state.window
+    note = html.P(["Showing the windows from ", first.date().isoformat(), f" ({len(every):,} "
+                   "in all): ", link("show every window",
+                                     state.href(start=every[0].date()), id="all-windows")],
+                  className="hint", id="history-range")
+    return TimeRange(first.date()), [note]
 
 
 def _empty(crumbs: html.Nav, panel: html.Div) -> html.Div:

@@ -230,7 +230,7 @@ def _change(snap: Snapshot, r: Any) -> str:
     status = STATUS.get(str(r.status))
     if status is not None and not status.judged:
         return labels.text(r.message) or labels.text(r.reason) or status_meaning(status.name)
-    top = contributors(snap, int(r.row))
+    top = contributors(snap, r)
     if top:
         return labels.contributor_sentence(r.column_name, r.column_kind, top[0])
     return labels.text(r.message)

@@ -8,21 +8,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from kl_udfs.core import contract
+from kl_udfs.sql.slices import arrow_type
 
 TS = pa.timestamp("us", tz="UTC")
-_SCALARS: dict[str, pa.DataType] = {
-    "string": pa.string(), "double": pa.float64(), "long": pa.int64(), "int": pa.int32(),
-    "boolean": pa.bool_(), "timestamp": TS,
-}
-
-
-def arrow_type(kind: str) -> pa.DataType:
-    """The Arrow type of a contract type name ("array<check>" names a contract struct)."""
-    if kind.startswith("array<"):
-        inner = kind[len("array<"):-1]
-        element = _SCALARS.get(inner) or struct_type(contract.STRUCTS[inner])
-        return pa.list_(element)
-    return _SCALARS[kind]
 
 
 def struct_type(columns: Sequence[contract.Column]) -> pa.StructType:

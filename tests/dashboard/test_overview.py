@@ -3,7 +3,6 @@ sorted by PSI, that the default PSI threshold is a colour step, and tables witho
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from bisect import bisect_right
 from datetime import datetime, timedelta
@@ -11,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from dashboards import app as dash_app
 from dashboards import figures, labels, overview, schema
 from dashboards.store import Snapshot, load_snapshot, source_from_config, source_from_monitoring
-from dashboards.synthetic import SyntheticMonitor, write_monitoring
+from dashboards.synthetic import SyntheticMonitor, monitor_tables, write_monitoring
 from kl_udfs.core import contract
-from tests.dashboard.conftest import find, text, tree
+from tests.dashboard.conftest import CARDS, find, text, tree
 
 THRESHOLD = contract.RULE["psi"].default_threshold or 0.0
 VENDOR = Path(figures.__file__).parent / "assets" / "vendor" / "plotly-cartesian-4.1.1.min.js"
@@ -67,9 +67,17 @@ def painted(trace: dict[str, Any], z: float) -> tuple[int, ...]:
     return tuple(round(lo + (hi - lo) * t) for lo, hi in zip(_rgb(low), _rgb(high), strict=True))
 
 
-def test_heatmap_cells_are_the_rows_psi(snap: Snapshot) -> None:
+def stored_rows(lake: Path, monitor: str) -> pd.DataFrame:
+    """The monitor's drift rows as the Delta table holds them (naive UTC window starts)."""
+    rows = DeltaTable(str(lake / "drift_results")).to_pandas()
+    rows = rows[rows["monitor"] == monitor].copy()
+    rows["window_start"] = rows["window_start"].dt.tz_convert(None)
+    return rows
+
+
+def test_heatmap_cells_are_the_rows_psi(snap: Snapshot, synthetic_lake: Path) -> None:
     trace = cells_trace(heatmap_of(card(snap)))
-    rows = snap.results_by_monitor["cards"]
+    rows = stored_rows(synthetic_lake / "monitoring", "cards")
     by_cell = rows.set_index(["column_name", "window_start"])
     starts = [pd.Timestamp(x) for x in trace["x"]]
 
@@ -150,13 +158,19 @@ def latest_rows(card: Any) -> list[tuple[str, str, str]]:
              text(r["props"]["children"][2])) for r in rows]
 
 
-def test_latest_table_sorts_by_severity_then_psi(snap: Snapshot) -> None:
+def test_latest_table_sorts_by_severity_then_psi(snap: Snapshot, tmp_path: Path) -> None:
     # KL in the opposite order to PSI: sorting or showing KL would show here
-    rows = snap.results.assign(kl_divergence=1.0 / snap.results["psi"])
-    shown = latest_rows(card(dataclasses.replace(snap, results=rows)))
+    tables = monitor_tables(CARDS)
+    results = tables["drift_results"]
+    tables["drift_results"] = results.set_column(
+        results.schema.get_field_index("kl_divergence"), "kl_divergence",
+        pc.divide(1.0, results["psi"]))
+    for name, table in tables.items():
+        write_deltalake(str(tmp_path / name), table, partition_by=schema.PARTITIONS[name])
+    shown = latest_rows(card(load_snapshot(source_from_monitoring(tmp_path))))
     table = find(card(snap), className="table latest-table")[0]
     assert "PSI" in text(find(table, className="num")[0]) and "KL" not in text(table)
-    cards = rows[rows["monitor"] == "cards"]
+    cards = stored_rows(tmp_path, "cards")
     latest = cards[cards["window_start"] == cards["window_start"].max()].set_index("column_name")
     assert [s for _, s, _ in shown] == ["drift", "drift", "ok", "ok", "ok", "ok"]
     for status in ("drift", "ok"):

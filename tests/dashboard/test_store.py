@@ -25,8 +25,11 @@ from tests.dashboard.conftest import CARDS
 def test_snapshot_of_the_synthetic_lake(synthetic_lake: Path) -> None:
     snap = load_snapshot(source_from_config(synthetic_lake / "monitors.yaml"))
     assert queries.monitor_names(snap) == ["cards", "servers"]
-    assert len(snap.results) == 20 * 6 + 48 * 4
-    assert snap.results["window_start"].dt.tz is None  # naive UTC throughout
+    assert len(queries.windows(snap, "cards")) == 20
+    assert len(queries.windows(snap, "servers")) == 48
+    history = queries.column_history(snap, "servers", "n000")
+    assert len(history) == 48
+    assert history["window_start"].dt.tz is None  # naive UTC throughout
     cards = queries.monitor_summary(snap, "cards")
     assert cards.state == "ready"
     assert cards.drifting == ["c001", "n000"]
@@ -59,7 +62,7 @@ def test_histogram_is_the_stored_counts(synthetic_lake: Path) -> None:
     assert hist.current == list(stored["counts"])
     assert hist.labels == list(stored["bin_labels"])
     assert sum(hist.baseline) == 10 * CARDS.rows_per_window
-    assert queries.contributors(snap, int(row["row"]))[0]["bin"] in hist.labels
+    assert queries.contributors(snap, row)[0]["bin"] in hist.labels
 
 
 def test_rolling_baseline_sums_the_previous_windows(tmp_path: Path) -> None:
@@ -84,8 +87,9 @@ def test_rolling_baseline_sums_the_previous_windows(tmp_path: Path) -> None:
 
 def test_missing_tables_read_as_empty(tmp_path: Path) -> None:
     snap = load_snapshot(source_from_monitoring(tmp_path))
-    assert not snap.has_tables and snap.results.empty and snap.profiles.num_rows == 0
+    assert not snap.has_tables and queries.windows(snap, "m") == []
     assert queries.monitor_names(snap) == []
+    assert queries.latest_rows(snap, "m").empty
 
 
 def test_missing_monitoring_path_is_one_clear_line(tmp_path: Path) -> None:
@@ -113,8 +117,10 @@ def test_refresh_reads_a_new_window_and_keeps_the_latest_rerun(tmp_path: Path) -
     assert store.refresh()
     after = store.snapshot()
     assert after.versions["drift_results"] == (before.versions["drift_results"] or 0) + 1
-    assert after.profiles is before.profiles  # unchanged tables are not read again
-    assert len(after.results) == len(before.results)
-    latest = after.results[after.results["window_start"] == last.replace(tzinfo=None)]
+    assert after.versions["profiles"] == before.versions["profiles"]
+    latest = queries.latest_rows(after, "m")
+    assert sorted(latest["column_name"]) == ["c000", "n000"]  # one row per column
     assert set(latest["baseline_id"]) == {"b-newer"}
+    assert len(queries.column_history(after, "m", "n000")) == 3
     assert queries.monitor_summary(after, "m").drifting == ["c000", "n000"]
+    assert queries.monitor_summary(before, "m").drifting == []  # the old versions' view

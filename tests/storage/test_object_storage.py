@@ -108,6 +108,7 @@ def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
         written: str, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
 
+    from dashboards import queries
     from dashboards.store import load_snapshot, source_from_config
     from kl_udfs.airflow.alerts import drift_message
     from kl_udfs.core.config import load_config
@@ -155,7 +156,9 @@ def test_jobs_write_to_s3_and_every_reader_finds_the_rows(
     assert json.loads(stored["Body"].read()) == {"monitor": "cards", "events": events}
     snapshot = load_snapshot(source_from_config(config_file))
     assert snapshot.versions["drift_results"] is not None
-    assert sorted(snapshot.results["column_name"]) == ["amount", "channel", "country"]
+    assert queries.windows(snapshot, "cards") == [DRIFT_WINDOW]
+    latest = queries.latest_rows(snapshot, "cards")  # read from s3 through delta-rs
+    assert sorted(latest["column_name"]) == ["amount", "channel", "country"]
 
 
 def test_the_dashboard_in_chromium_shows_the_drift_read_from_s3(
