@@ -24,7 +24,7 @@ import pytest
 from kl_udfs.core.config import Config
 from kl_udfs.core.windows import Window
 from kl_udfs.jobs.runner import build_baseline, compute_windows
-from kl_udfs.spark.tables import RUNS
+from kl_udfs.spark.tables import DRIFT_RESULTS, RUNS
 from tests.spark.test_bad_input import (
     DAY0,
     assert_computed,
@@ -171,83 +171,89 @@ def assert_run_succeeded(outcome: Outcome) -> None:
         ("baseline", "succeeded"), ("run", "succeeded")]
 
 
-# --- columns added, dropped, renamed ----------------------------------------------------
+# --- columns added, dropped, renamed, widened: one copy changed four ways ---------------
+
+ADDED, DROPPED, OLD_NAME, NEW_NAME = "discount", "score", "label", "channel"
+# Delta type widening: int -> bigint, float -> double, int -> double, a categorical int -> bigint
+WIDENED = {"small": "bigint", "ratio": "double", "whole": "double", "code": "bigint"}
+KEPT = [c for c in MONITORED if c not in (DROPPED, OLD_NAME)]
 
 
-def test_added_column_is_reported_until_the_baseline_is_rebuilt(spark: Any, tmp_path: Path,
-                                                                source: Source) -> None:
-    table, config = changed_copy(source, tmp_path)
-    added = [{**r, "discount": float(i % 4)} for i, r in enumerate(WINDOW_ROWS)]
-    append(spark, table, added, {**COLUMNS, "discount": "double"}, mergeSchema="true")
-    outcome = run_window(spark, config)
-    assert_run_succeeded(outcome)
-    assert set(outcome.drift) == {*MONITORED, "discount"}
-    for name in MONITORED:
-        assert_counted(source, outcome, name)
-    message = assert_column_error(outcome, "discount", "is new since baseline",
-                                  "rebuild the baseline")
-    assert source.baselines["amount"]["baseline_id"] in message
-    assert outcome.drift["discount"]["column_kind"] == "numeric"
-    # healed: a baseline rebuilt on the changed table monitors the column
-    build_baseline(spark, config, "m")
-    healed = run_window(spark, config)
-    assert healed.drift["discount"]["status"] in ("ok", "drift")
-    assert healed.profiles["discount"]["count"] == PER_DAY
+@dataclass(frozen=True)
+class Evolved:
+    table: str
+    config: Config
+    outcome: Outcome
 
 
-def test_dropped_column_is_an_error_and_the_rest_are_judged(spark: Any, tmp_path: Path,
-                                                            source: Source) -> None:
-    table, config = changed_copy(source, tmp_path)
-    sql(spark, table, "DROP COLUMN score")
-    append(spark, table, WINDOW_ROWS, {c: t for c, t in COLUMNS.items() if c != "score"})
-    outcome = run_window(spark, config)
-    assert_run_succeeded(outcome)
-    assert set(outcome.drift) == set(MONITORED)
-    assert_column_error(outcome, "score", "not found", "dropped or renamed")
-    for name in MONITORED:
-        if name != "score":
-            assert_counted(source, outcome, name)
-
-
-def test_renamed_column_is_reported_as_dropped_and_added(spark: Any, tmp_path: Path,
-                                                         source: Source) -> None:
-    table, config = changed_copy(source, tmp_path)
-    sql(spark, table, "RENAME COLUMN label TO channel")
-    renamed = [{**{k: v for k, v in r.items() if k != "label"}, "channel": r["label"]}
-               for r in WINDOW_ROWS]
-    types = {("channel" if c == "label" else c): t for c, t in COLUMNS.items()}
-    append(spark, table, renamed, types)
-    outcome = run_window(spark, config)
-    assert_run_succeeded(outcome)
-    assert set(outcome.drift) == {*MONITORED, "channel"}
-    assert_column_error(outcome, "label", "not found", "dropped or renamed")
-    assert_column_error(outcome, "channel", "is new since baseline")
-    assert outcome.drift["channel"]["column_kind"] == "categorical"
-    for name in MONITORED:
-        if name != "label":
-            assert_counted(source, outcome, name)
-
-
-# --- types widened, narrowed, changed kind ----------------------------------------------
-
-
-def test_widened_columns_keep_their_bins(spark: Any, tmp_path: Path, source: Source) -> None:
-    """int -> bigint, float -> double, int -> double (Delta type widening), and a categorical
-    int -> bigint: the window is binned on the baseline's bins, counts equal numpy's."""
-    table, config = changed_copy(source, tmp_path)
-    widened = {"small": "bigint", "ratio": "double", "whole": "double", "code": "bigint"}
-    for name, kind in widened.items():
+@pytest.fixture(scope="module")
+def evolved(spark: Any, source: Source, tmp_path_factory: pytest.TempPathFactory) -> Evolved:
+    """After the baseline: `score` dropped, `label` renamed `channel`, four columns widened (each
+    by ALTER TABLE), then the window appended with a new column `discount` (mergeSchema)."""
+    table, config = changed_copy(source, tmp_path_factory.mktemp("evolved"))
+    sql(spark, table, f"DROP COLUMN {DROPPED}")
+    sql(spark, table, f"RENAME COLUMN {OLD_NAME} TO {NEW_NAME}")
+    for name, kind in WIDENED.items():
         sql(spark, table, f"ALTER COLUMN {name} TYPE {kind.upper()}")
-    types = {**COLUMNS, **widened}
-    rows = [{**r, "whole": float(r["whole"])} for r in WINDOW_ROWS]
-    append(spark, table, rows, types)
+    types = {(NEW_NAME if c == OLD_NAME else c): WIDENED.get(c, t)
+             for c, t in COLUMNS.items() if c != DROPPED}
+    rows = [{**r, NEW_NAME: r[OLD_NAME], "whole": float(r["whole"]), ADDED: float(i % 4)}
+            for i, r in enumerate(WINDOW_ROWS)]
+    append(spark, table, rows, {**types, ADDED: "double"}, mergeSchema="true")
     read = spark.read.format("delta").load(table).schema
-    assert {name: read[name].dataType.simpleString() for name in widened} == widened
-    outcome = run_window(spark, config)
-    assert_run_succeeded(outcome)
-    assert set(outcome.drift) == set(MONITORED)
-    for name in MONITORED:
-        assert_counted(source, outcome, name)
+    assert {c: read[c].dataType.simpleString() for c in (*types, ADDED)} == {
+        **types, ADDED: "double"}
+    return Evolved(table, config, run_window(spark, config))
+
+
+def test_changed_table_runs_with_one_row_per_old_and_new_column(evolved: Evolved) -> None:
+    assert_run_succeeded(evolved.outcome)
+    assert set(evolved.outcome.drift) == {*MONITORED, ADDED, NEW_NAME}
+    assert set(evolved.outcome.profiles) == set(KEPT)
+
+
+def test_added_column_is_reported_as_new(evolved: Evolved, source: Source) -> None:
+    message = assert_column_error(evolved.outcome, ADDED, "is new since baseline",
+                                  "rebuild the baseline to monitor it")
+    assert source.baselines["amount"]["baseline_id"] in message
+    assert evolved.outcome.drift[ADDED]["column_kind"] == "numeric"
+
+
+def test_dropped_column_is_an_error_and_the_rest_are_judged(evolved: Evolved,
+                                                            source: Source) -> None:
+    assert_column_error(evolved.outcome, DROPPED, f"column '{DROPPED}' not found",
+                        "dropped or renamed")
+    for name in KEPT:
+        assert_counted(source, evolved.outcome, name)
+
+
+def test_renamed_column_is_reported_as_dropped_and_added(evolved: Evolved) -> None:
+    assert_column_error(evolved.outcome, OLD_NAME, "not found", "dropped or renamed")
+    assert_column_error(evolved.outcome, NEW_NAME, "is new since baseline")
+    assert evolved.outcome.drift[NEW_NAME]["column_kind"] == "categorical"
+
+
+def test_widened_columns_keep_their_bins(evolved: Evolved, source: Source) -> None:
+    """Fixed: a widened column was an error ("type changed"); now it is binned on the baseline's
+    bins, with counts equal to numpy's count of the same values."""
+    for name in WIDENED:
+        assert_counted(source, evolved.outcome, name)
+
+
+def test_changed_table_heals_once_the_baseline_is_rebuilt(spark: Any, evolved: Evolved) -> None:
+    rebuilt = build_baseline(spark, evolved.config, "m")
+    compute_windows(spark, evolved.config, "m", [WINDOW])
+    rows = [r for r in rows_of(spark, evolved.config, DRIFT_RESULTS)
+            if r["window_start"] == WINDOW.start and r["baseline_id"] == rebuilt]
+    drift = {r["column_name"]: r for r in rows}
+    assert len(drift) == len(rows)  # no duplicates
+    assert set(drift) == {*KEPT, ADDED, NEW_NAME}
+    for name, row in drift.items():
+        assert_computed(row)
+        assert row["current_count"] == PER_DAY, name
+
+
+# --- types narrowed, or of another kind -------------------------------------------------
 
 
 NARROWED = {"amount": "int", "score": "string", "label": "int", "grade": "double"}
