@@ -6,7 +6,7 @@ processor has already paid for), several times, and the table prints the median.
 renamed) instead of the demo's own; Airflow gives up on a file after its
 `dagbag_import_timeout` (30 s by default).
 
-    .venv/bin/python bench/dag_parse.py [--repeat 5] [--monitors 100]
+    .venv/bin/python bench/dag_parse.py [--repeat 5] [--monitors 100] [--file kldrift_monitors.py]
 """
 
 from __future__ import annotations
@@ -55,17 +55,21 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "kl_udfs" / "demo" / "monitors.yaml"))
     parser.add_argument("--monitors", type=int, help="parse against N copies of the demo's "
                         "monitors instead of --config")
+    parser.add_argument("--file", action="append", help="parse only this file of dags/ "
+                        "(repeatable); default: all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         config = write_config(args.monitors, Path(folder)) if args.monitors else args.config
-        report(str(config), args.repeat)
+        report(str(config), args.repeat, args.file)
 
 
-def report(config: str, repeat: int) -> None:
+def report(config: str, repeat: int, only: list[str] | None = None) -> None:
     env = {**os.environ, "KLDRIFT_CONFIG": config, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     print(f"{'dag file':<28} {'dags':>4} {'errors':>6} {'median s':>9} {'max s':>7}  "
           "heavy modules imported")
     for path in sorted((ROOT / "dags").glob("*.py")):
+        if only and path.name not in only:
+            continue
         runs = [json.loads(subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env,
                                           check=True, capture_output=True, text=True)
                            .stdout.strip().splitlines()[-1]) for _ in range(repeat)]

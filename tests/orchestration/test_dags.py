@@ -212,8 +212,9 @@ def test_a_hundred_monitors_load_with_no_import_errors(tmp_path: Path,
 
     from bench.dag_parse import write_config
 
-    bench = subprocess.run([sys.executable, str(ROOT / "bench" / "dag_parse.py"), "--monitors",
-                            "100", "--repeat", "1"], check=True, capture_output=True, text=True,
+    command = [sys.executable, str(ROOT / "bench" / "dag_parse.py"), "--monitors", "100",
+               "--repeat", "1", "--file", "kldrift_monitors.py"]
+    bench = subprocess.run(command, check=True, capture_output=True, text=True,
                            env=os.environ.copy(), cwd=ROOT).stdout
     counts = {line.split()[0]: line.split()[1:3] for line in bench.splitlines()[1:]}
     assert counts["kldrift_monitors.py"] == ["300", "0"], bench  # DAGs, import errors
