@@ -31,7 +31,9 @@ STATUSES: tuple[Status, ...] = (
     Status("quality_failed", "quality gate failed", 1, False,
            "the window failed its data-quality gate; figures are stored but not judged"),
     Status("error", "error", 2, False,
-           "the column could not be compared (see `message`): dropped, retyped, or no baseline"),
+           "the column could not be compared (see `message`): dropped, renamed or retyped "
+           "since the baseline, new since it (the baseline has no bins for it), or no "
+           "baseline"),
     Status("insufficient", "too few rows", 3, False,
            "fewer rows than `min_rows` in the window or the baseline: no verdict either way"),
     Status("no_data", "no data", 4, False, "the window has no rows"),

@@ -23,6 +23,7 @@ from kl_udfs.spark.baseline import learn_and_count
 from kl_udfs.spark.columns import check_timestamp
 from kl_udfs.spark.drift import RunContext, compute_drift
 from kl_udfs.spark.runs import RunRecord, recorded
+from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import open_table
 from kl_udfs.spark.store import load_baseline, save_baseline
 from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, ensure_tables, merge
@@ -34,7 +35,7 @@ def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> st
     """Learn bins and counts from the configured reference and store them; returns the id."""
     monitor = config.monitor(monitor_name)
     record = RunRecord(monitor.name, monitor.table, "baseline")
-    with recorded(spark, config, record):
+    with utc_session(spark), recorded(spark, config, record):
         ensure_tables(spark, config.monitoring.path, config.monitoring.database,
                       monitor=monitor.name, table=monitor.table)
         opened = open_table(spark, monitor, monitor.baseline.version)
@@ -65,13 +66,13 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
     record = RunRecord(monitor.name, monitor.table, operation,
                        window_start=windows[0].start, window_end=windows[-1].end,
                        windows=len(windows))
-    with recorded(spark, config, record):
+    with utc_session(spark), recorded(spark, config, record):
         ensure_tables(spark, config.monitoring.path, config.monitoring.database,
                       monitor=monitor.name, table=monitor.table)
         baseline = load_baseline(spark, config, monitor, baseline_id)
         record.baseline_id, record.columns = baseline.baseline_id, len(baseline.bins)
         opened = open_table(spark, monitor)
-        check_timestamp(monitor, opened.df.schema)
+        check_timestamp(monitor, opened.df.schema, windows)
         failures = failed_windows(spark, config, monitor.name, windows)
         ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
         frames = compute_drift(spark, ctx, opened.df, config.monitoring.path, monitor.table,

@@ -44,6 +44,7 @@ from kl_udfs.core.windows import Window
 from kl_udfs.spark.columns import check_timestamp
 from kl_udfs.spark.histogram import col, in_range
 from kl_udfs.spark.runs import RunRecord, recorded
+from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import open_table
 from kl_udfs.spark.tables import QUALITY_RESULTS, RUNS, ensure_tables, merge, read_table, table_path
 
@@ -296,10 +297,11 @@ def check_window(spark: SparkSession, config: Config, monitor_name: str, window:
                   (QUALITY_RESULTS, RUNS))  # the two tables this check writes
     record = RunRecord(monitor.name, monitor.table, "quality", run_id=run_id or uuid.uuid4().hex,
                        window_start=window.start, window_end=window.end, windows=1)
-    with recorded(spark, config, record):
+    with utc_session(spark), recorded(spark, config, record):
         computed_at = datetime.now(UTC).replace(tzinfo=None)  # a record time, not task logic
         opened = open_table(spark, monitor)
         check_columns(monitor, opened.df.schema)
+        check_timestamp(monitor, opened.df.schema, [window])
         ts_type = opened.df.schema[monitor.timestamp_column].dataType
         scoped = opened.df.where(in_range(col(monitor.timestamp_column), ts_type,
                                           window.start, window.end))

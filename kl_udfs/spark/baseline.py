@@ -30,7 +30,8 @@ from kl_udfs.core.config import Monitor
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.seen import FILTER_BUDGET, SEEN_LIMIT, build_filter, within_budget
 from kl_udfs.core.stats.moments import SUMS, frame_of
-from kl_udfs.spark.columns import ColumnChoice, choose_columns
+from kl_udfs.core.windows import Window as TimeWindow
+from kl_udfs.spark.columns import ColumnChoice, check_timestamp, choose_columns
 from kl_udfs.spark.histogram import (
     SUM_COLUMNS,
     category_sql,
@@ -269,6 +270,8 @@ def learn_and_count(spark: SparkSession, monitor: Monitor, df: DataFrame,
     start = end = None
     if monitor.baseline.kind != "version":
         start, end = reference_range(df, monitor)
+        if start < end:
+            check_timestamp(monitor, df.schema, [TimeWindow(start, end)])
         ts = monitor.timestamp_column
         df = df.where(in_range(col(ts), df.schema[ts].dataType, start, end))
     source = describe_source(monitor, version, start, end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import types as T
@@ -9,6 +10,8 @@ from pyspark.sql import types as T
 from kl_udfs.core.bins import Kind
 from kl_udfs.core.config import Monitor
 from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.schema import date_window_problem
+from kl_udfs.core.windows import Window
 
 _NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType,
                   T.DoubleType, T.DecimalType, T.DateType, T.TimestampType, T.TimestampNTZType)
@@ -32,8 +35,10 @@ def kind_of(data_type: T.DataType, force_categorical: bool) -> Kind | None:
     return None
 
 
-def check_timestamp(monitor: Monitor, schema: T.StructType) -> None:
-    """Windows are cut on this column, so it must exist and be a date or timestamp."""
+def check_timestamp(monitor: Monitor, schema: T.StructType,
+                    windows: Sequence[Window] = ()) -> None:
+    """Windows are cut on this column, so it must exist and be a date or timestamp; a date
+    only cuts windows of whole days."""
     fields = {field.name: field for field in schema.fields}
     if monitor.timestamp_column not in fields:
         raise KlDriftError("timestamp column not found in the table", monitor=monitor.name,
@@ -42,6 +47,10 @@ def check_timestamp(monitor: Monitor, schema: T.StructType) -> None:
     if not isinstance(ts_type, T.DateType | T.TimestampType | T.TimestampNTZType):
         raise KlDriftError(f"timestamp column has type {ts_type.simpleString()}, expected "
                            "timestamp or date", monitor=monitor.name, table=monitor.table,
+                           column=monitor.timestamp_column)
+    problem = date_window_problem(windows) if isinstance(ts_type, T.DateType) else None
+    if problem:
+        raise KlDriftError(problem, monitor=monitor.name, table=monitor.table,
                            column=monitor.timestamp_column)
 
 

@@ -9,7 +9,7 @@ figures (one row per window x column) ─► driver: kl_udfs.core.verdict.decide
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -18,11 +18,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from kl_udfs.core.bins import ColumnBins
+from kl_udfs.core.bins import ColumnBins, Kind
 from kl_udfs.core.config import Monitor
+from kl_udfs.core.schema import column_change, new_column_message, new_columns
 from kl_udfs.core.udfs import FIGURE_COLUMNS, FIGURES_SCHEMA, INPUT_COLUMNS, drift_figures
 from kl_udfs.core.verdict import TEACHING, VERDICT_COLUMNS, Learning, decide
 from kl_udfs.core.windows import Window
+from kl_udfs.spark.columns import kind_of
 from kl_udfs.spark.histogram import COUNT_SCHEMA, SUM_COLUMNS, window_histograms
 from kl_udfs.spark.store import StoredBaseline
 from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, spark_type
@@ -52,17 +54,30 @@ class RunContext:
 
 
 def column_problems(baseline: StoredBaseline, schema: T.StructType) -> dict[str, str]:
-    """Baseline columns that can no longer be binned: dropped, renamed or retyped."""
-    fields = {f.name: f.dataType.simpleString() for f in schema.fields}
+    """Baseline columns that can no longer be binned (kl_udfs.core.schema): dropped, renamed,
+    narrowed or of another kind; widened ones are binned as before."""
+    types = {f.name: f.dataType.simpleString() for f in schema.fields}
     problems = {}
     for b in baseline.bins:
-        if b.name not in fields:
-            problems[b.name] = (f"column not found in the table (dropped or renamed since "
-                                f"baseline {baseline.baseline_id})")
-        elif fields[b.name] != b.source_type:
-            problems[b.name] = (f"type changed from {b.source_type} to {fields[b.name]} since "
-                                f"baseline {baseline.baseline_id}; rebuild the baseline")
+        problem = column_change(b.name, b.kind, b.source_type, types.get(b.name),
+                                baseline.baseline_id)
+        if problem:
+            problems[b.name] = problem
     return problems
+
+
+def added_columns(monitor: Monitor, baseline: StoredBaseline,
+                  schema: T.StructType) -> dict[str, Kind]:
+    """Columns the table gained since the baseline that a rebuilt baseline would monitor, with
+    their kind. A monitor that lists its columns watches only those: nothing is new to it."""
+    if monitor.columns is not None:
+        return {}
+    names = new_columns([f.name for f in schema.fields],
+                        [*(b.name for b in baseline.bins), *baseline.skipped],
+                        [monitor.timestamp_column, *monitor.exclude_columns])
+    kinds = {f.name: kind_of(f.dataType, f.name in monitor.categorical_columns)
+             for f in schema.fields}
+    return {name: kind for name in names if (kind := kinds[name]) is not None}
 
 
 def _bins_frame(spark: SparkSession, bins: Sequence[tuple[int, ColumnBins]],
@@ -143,7 +158,11 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
     the driver: it is one small row per window and column.
     """
     problems = column_problems(ctx.baseline, df.schema)
-    usable = [(i, b) for i, b in enumerate(ctx.baseline.bins) if b.name not in problems]
+    added = added_columns(ctx.monitor, ctx.baseline, df.schema)
+    # A widened column is binned as its type is now (an int become double: -0.0 as 0.0).
+    types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+    usable = [(i, replace(b, source_type=types[b.name]))
+              for i, b in enumerate(ctx.baseline.bins) if b.name not in problems]
     windows_df = _windows_frame(spark, ctx.windows)
     fixed = ctx.baseline.previous_windows is None
     bins_df = _bins_frame(spark, usable, ctx.baseline if fixed else None)
@@ -204,7 +223,7 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         "window_idx", "column_idx", F.col("current_mean").alias("mean"),
         F.col("current_std").alias("std")), ["window_idx", "column_idx"], "left") \
         .select(*PROFILES.schema.fieldNames())
-    verdicts = _verdicts(spark, ctx, judged, usable, problems, root)
+    verdicts = _verdicts(spark, ctx, judged, usable, problems, added, root)
 
     contributors = F.transform(
         F.arrays_zip(*contributor_arrays),
@@ -251,7 +270,7 @@ def _history(spark: SparkSession, ctx: RunContext, root: str,
 
 def _verdicts(spark: SparkSession, ctx: RunContext, figures: pd.DataFrame,
               usable: Sequence[tuple[int, ColumnBins]], problems: dict[str, str],
-              root: str) -> DataFrame:
+              added: dict[str, Kind], root: str) -> DataFrame:
     """The verdict of every (window, column), made in pandas, as a small Spark frame."""
     by_idx = {i: b for i, b in usable}
     figures["column_name"] = [by_idx[i].name for i in figures["column_idx"]]
@@ -261,7 +280,12 @@ def _verdicts(spark: SparkSession, ctx: RunContext, figures: pd.DataFrame,
         {"window_idx": w, "column_idx": index[name], "column_name": name,
          "column_kind": ctx.baseline.bins[index[name]].kind, "current_count": 0,
          "baseline_count": 0, "error_message": message}
-        for name, message in problems.items() for w in range(len(ctx.windows))])
+        for name, message in problems.items() for w in range(len(ctx.windows))] + [
+        # new columns take the positions after the baseline's own
+        {"window_idx": w, "column_idx": len(ctx.baseline.bins) + k, "column_name": name,
+         "column_kind": kind, "current_count": 0, "baseline_count": 0,
+         "error_message": new_column_message(name, ctx.baseline.baseline_id)}
+        for k, (name, kind) in enumerate(added.items()) for w in range(len(ctx.windows))])
     rows = pd.concat([figures, broken], ignore_index=True) if len(broken) else figures
     failed = {i: "; ".join(ctx.quality_failures[w.start]) for i, w in enumerate(ctx.windows)
               if w.start in ctx.quality_failures}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING
 
 from kl_udfs.core import environment
@@ -50,6 +53,7 @@ def excluded_packages(storage: ObjectStorage | None = None) -> str:
     return ",".join([*_DUPLICATES_OF_SPARK_JARS, *(hadoop_aws_excludes() if storage else [])])
 
 
+@cache  # a DAG file asks once per task: reading package metadata took 15 ms each time
 def delta_package() -> str:
     """The Maven coordinate of the Delta jar matching the installed pyspark and delta-spark."""
     from importlib.metadata import version
@@ -134,3 +138,23 @@ def get_spark(master: str | None = None, extra: dict[str, str] | None = None,
     spark.sparkContext.setLogLevel("ERROR")
     ship_package(spark)  # on a cluster the executors have no checkout to import kl_udfs from
     return spark
+
+
+TIME_ZONE = "spark.sql.session.timeZone"
+
+
+@contextmanager
+def utc_session(spark: SparkSession) -> Iterator[None]:
+    """Run an operation in the UTC session time zone, then put the caller's zone back.
+
+    Windows, baseline ranges and stored times are naive UTC, and Spark reads a time written as
+    text (every window bound) and a timestamp_ntz it converts in the session's zone: in another
+    zone each window would count the rows of a window shifted by its offset. A session shared
+    with other work, or a `spark.conf` setting, may have any zone.
+    """
+    before = spark.conf.get(TIME_ZONE) or "UTC"
+    spark.conf.set(TIME_ZONE, "UTC")
+    try:
+        yield
+    finally:
+        spark.conf.set(TIME_ZONE, before)

@@ -27,6 +27,7 @@ class StoredBaseline:
     moment_sums: list[list[float] | None]  # per column (kl_udfs.core.stats.moments), if any
     previous_windows: int | None
     source: str
+    skipped: tuple[str, ...] = ()  # columns it saw but could not bin (unsupported types)
 
 
 def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baseline_id: str,
@@ -80,7 +81,8 @@ def load_baseline(spark: SparkSession, config: Config, monitor: Monitor,
             F.col("baseline_id") == F.col("__newest.baseline_id"))
     else:
         table = table.where(F.col("baseline_id") == baseline_id)
-    rows = table.where(F.col("column_idx").isNotNull()).orderBy("column_idx").collect()
+    found = table.orderBy("column_idx").collect()
+    rows = [r for r in found if r["column_idx"] is not None]
     if not rows:
         if baseline_id is None:
             raise KlDriftError("no baseline yet: run 'kldrift baseline' for this monitor first",
@@ -95,4 +97,5 @@ def load_baseline(spark: SparkSession, config: Config, monitor: Monitor,
                      for r in rows],
         previous_windows=rows[0]["previous_windows"],
         source=rows[0]["source"],
+        skipped=tuple(r["column_name"] for r in found if r["column_idx"] is None),
     )

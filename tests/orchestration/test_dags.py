@@ -204,6 +204,31 @@ def test_a_monitor_with_several_problems_shows_them_one_a_line(
     assert len(problems) == 2 and any(line.strip().startswith(unknown) for line in problems)
 
 
+def test_a_hundred_monitors_load_with_no_import_errors(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config bench/dag_parse.py --monitors 100 times (docs/bench/dag_parse_100.md), loaded
+    here and by that command (whose times are not checked: a busy machine is slower)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from bench.dag_parse import write_config
+
+    command = [sys.executable, str(ROOT / "bench" / "dag_parse.py"), "--monitors", "100",
+               "--repeat", "1", "--file", "kldrift_monitors.py"]
+    bench = subprocess.run(command, check=True, capture_output=True, text=True,
+                           env=os.environ.copy(), cwd=ROOT).stdout
+    counts = {line.split()[0]: line.split()[1:3] for line in bench.splitlines()[1:]}
+    assert counts["kldrift_monitors.py"] == ["300", "0"], bench  # DAGs, import errors
+
+    monkeypatch.setenv("KLDRIFT_CONFIG", str(write_config(100, tmp_path)))
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "kldrift_monitors.py"))
+    assert bag.import_errors == {}
+    names = [f"{demo}_{i:03d}" for i, demo in zip(
+        range(100), ["card_transactions", "server_metrics"] * 50, strict=True)]
+    assert set(bag.dag_ids) == {f"kldrift_{kind}__{name}" for name in names
+                                for kind in ("drift", "baseline", "backfill")}
+    assert all(len(bag.dags[f"kldrift_drift__{name}"].tasks) > 1 for name in names)  # none broken
+
+
 def test_parsing_the_dag_files_imports_nothing_heavy(lake) -> None:  # type: ignore[no-untyped-def]
     """A DAG processor parses these files over and over: no Spark, numpy, pandas or GX."""
     probe = (
