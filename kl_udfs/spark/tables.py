@@ -204,16 +204,25 @@ def append_run(spark: SparkSession, root: str, rows: DataFrame) -> None:
         table_path(root, RUNS))
 
 
+# Conflicts are retried this often; the pause doubles from MERGE_PAUSE_S up to MERGE_PAUSE_MAX_S,
+# each jittered to 0.5-1.5 times: 8 writers of one window all commit within the budget (the
+# concurrency rows of docs/reliability.md).
+MERGE_ATTEMPTS = 12
+MERGE_PAUSE_S, MERGE_PAUSE_MAX_S = 0.2, 5.0
+
+
 def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
-          partition_values: dict[str, Sequence[object]], attempts: int = 6,
-          replace: dict[str, object] | None = None) -> None:
+          partition_values: dict[str, Sequence[object]], attempts: int = MERGE_ATTEMPTS,
+          replace: dict[str, object] | None = None, only_if: str | None = None) -> int:
     """Upsert `rows` on the table's key; re-running the same rows replaces, never duplicates.
 
     The literal partition filters keep each MERGE's read set to its own partitions, so two
-    windows written at once do not conflict; a conflict Delta reports anyway is retried, which
-    is safe because the source is fixed and the MERGE is idempotent. `replace` {column: value}
-    names a slice (one window's checks, say) that `rows` replace whole: its target rows with
-    no source row are deleted in the same commit.
+    windows written at once do not conflict; a conflict Delta reports anyway (two writers of
+    one window, say) is retried, which is safe because the source is fixed and the MERGE is
+    idempotent. Returns how many times it retried. `replace` {column: value} names a slice
+    (one window's checks, say) that `rows` replace whole: its target rows with no source row
+    are deleted in the same commit. `only_if`: a condition on the target row (`t.`) a matched
+    row must meet to be updated.
     """
     from delta.tables import DeltaTable
 
@@ -226,14 +235,16 @@ def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
     for attempt in range(attempts):
         try:
             builder = (target.alias("t").merge(source.alias("s"), " AND ".join(on))
-                       .whenMatchedUpdateAll().whenNotMatchedInsertAll())
+                       .whenMatchedUpdateAll(only_if).whenNotMatchedInsertAll())
             if replace:
                 builder = builder.whenNotMatchedBySourceDelete(" AND ".join(
                     f"t.`{k}` = {_sql_literal(v)}" for k, v in replace.items()))
             builder.execute()
-            return
+            return attempt
         except Exception as error:  # Delta raises its conflicts as several Python types
             if attempt == attempts - 1 or not any(n in repr(error) for n in _RETRYABLE):
                 raise
             # Jittered so writers that collided once do not retry in lockstep.
-            time.sleep(0.2 * 2 ** attempt * (0.5 + random.random()))
+            pause = min(MERGE_PAUSE_S * 2 ** attempt, MERGE_PAUSE_MAX_S)
+            time.sleep(pause * (0.5 + random.random()))
+    raise AssertionError("unreachable: the last attempt returns or raises")
