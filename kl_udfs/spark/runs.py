@@ -38,7 +38,7 @@ from kl_udfs.core.contract import (
     RUNNING_STALE_AFTER_HOURS,
     SUCCEEDED,
 )
-from kl_udfs.spark.tables import RUNS, append_run, merge, read_table
+from kl_udfs.spark.tables import RUNS, append_run, read_table, update
 
 
 def _now() -> datetime:
@@ -111,16 +111,14 @@ def mark_gone_runs(spark: SparkSession, config: Config, monitor: str) -> list[st
     """Mark `failed` the monitor's `running` rows whose process is gone; returns their ids."""
     root, now = config.monitoring.path, _now()
     running = (read_table(spark, root, RUNS)
-               .where((F.col("monitor") == monitor) & (F.col("status") == RUNNING)).collect())
-    gone = [r.asDict() for r in running if owner_gone(r["owner"], r["started_at"], now)]
-    if not gone:
-        return []
-    rows = [{**r, "status": FAILED, "error": PROCESS_GONE, "finished_at": now} for r in gone]
-    frame = spark.createDataFrame([tuple(r.get(f) for f in RUNS.schema.fieldNames())
-                                   for r in rows], RUNS.schema)
-    # Only rows still `running`: an owner that ended meanwhile wrote its own outcome.
-    merge(spark, root, RUNS, frame, {"monitor": [monitor]}, only_if=f"t.status = '{RUNNING}'")
-    return [r["run_id"] for r in gone]
+               .where((F.col("monitor") == monitor) & (F.col("status") == RUNNING))
+               .select("run_id", "owner", "started_at").collect())
+    gone = [r["run_id"] for r in running if owner_gone(r["owner"], r["started_at"], now)]
+    if gone:
+        # Only rows still `running`: an owner that ended meanwhile wrote its own outcome.
+        update(spark, root, RUNS, {"monitor": [monitor], "run_id": gone, "status": [RUNNING]},
+               {"status": FAILED, "error": PROCESS_GONE, "finished_at": now})
+    return gone
 
 
 def started(spark: SparkSession, config: Config, record: RunRecord) -> None:
@@ -146,13 +144,16 @@ def recorded(spark: SparkSession, config: Config, record: RunRecord) -> Iterator
         record.error = (str(error).splitlines() or [repr(error)])[0][:2000]
         raise
     finally:
-        frame = _frame(spark, record, duration_s=round(time.monotonic() - began, 3),
-                       finished_at=_now())
+        ended = {**record.__dict__, "duration_s": round(time.monotonic() - began, 3),
+                 "finished_at": _now()}
         try:
-            if record.row_written:
-                merge(spark, config.monitoring.path, RUNS, frame, {"monitor": [record.monitor]})
+            if record.row_written:  # its own row, whatever a later operation marked it
+                outcome = {f: ended.get(f) for f in RUNS.schema.fieldNames()
+                           if f not in ("monitor", "run_id")}
+                update(spark, config.monitoring.path, RUNS,
+                       {"monitor": [record.monitor], "run_id": [record.run_id]}, outcome)
             else:
-                append_run(spark, config.monitoring.path, frame)
+                append_run(spark, config.monitoring.path, _frame(spark, record, **ended))
         except Exception:
             # A failed operation's own error says more (`runs` itself foreign, say): keep it.
             if record.status != FAILED:
