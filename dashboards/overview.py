@@ -29,7 +29,7 @@ from dashboards.queries import (
 )
 from dashboards.state import ViewState
 from dashboards.store import Snapshot
-from kl_udfs.core.contract import OK, RULE, STATUS, STATUSES
+from kl_udfs.core.contract import OK, RULE, RUNNING, STATUS, STATUSES, SUCCEEDED
 
 TABLE_ROWS = 10  # latest-window table: every non-ok column, then the largest PSI up to this
 SEVERITY = {s.name: s.rank for s in STATUSES}  # most urgent first; unknown statuses last
@@ -106,7 +106,7 @@ def _run_badge(summary: MonitorSummary) -> html.Span:
     run = summary.last_run
     if run is None:
         return badge("no run recorded")
-    tone = "good" if run.status == "succeeded" else "bad"
+    tone = {SUCCEEDED: "good", RUNNING: "neutral"}.get(str(run.status), "bad")
     text = f"last run: {run.operation} {run.status} {labels.instant(run.finished_at)}"
     return badge(text, tone, title=run.error or "")
 

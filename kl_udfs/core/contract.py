@@ -43,6 +43,28 @@ STATUS = {s.name: s for s in STATUSES}
 DRIFT, QUALITY_FAILED, ERROR, INSUFFICIENT, NO_DATA, OK = (s.name for s in STATUSES)
 
 
+@dataclass(frozen=True)
+class RunStatus:
+    name: str
+    meaning: str
+
+
+# How an operation (a `runs` row) stands. A row is written `running` when the operation starts
+# and replaced by its outcome when it ends; a process killed on the way cannot replace it, so
+# the next operation of the monitor does (kl_udfs/spark/runs.py, docs/reliability.md).
+RUN_STATUSES: tuple[RunStatus, ...] = (
+    RunStatus("running", "started and not ended yet, or its process is not yet known to be gone"),
+    RunStatus("succeeded", "ended and wrote everything it computed"),
+    RunStatus("failed", "ended with the error in `error`; nothing it computed was written, or "
+              "its process ended while running (killed or crashed; see `error`)"),
+)
+RUNNING, SUCCEEDED, FAILED = (s.name for s in RUN_STATUSES)
+PROCESS_GONE = "process ended while running: killed or crashed"
+# A `running` row of another host, whose process cannot be looked up, counts as gone this long
+# after it started (a process on this host is looked up: its pid and start time).
+RUNNING_STALE_AFTER_HOURS = 24
+
+
 # ---------------------------------------------------------------------------------- rules
 
 @dataclass(frozen=True)
@@ -342,10 +364,18 @@ RUNS = Table("runs", (
     _c("columns", "int", "columns compared"),
     _c("rows_scanned", "long", "rows read"),
     _c("duration_s", "double", "wall-clock seconds"),
-    _c("status", "string", "succeeded or failed"),
+    _c("status", "string", ", ".join(s.name for s in RUN_STATUSES) + " (see Run statuses)"),
     _c("error", "string", "the error of a failed run"),
     _c("started_at", "timestamp", "start"),
-    _c("finished_at", "timestamp", "end"),
+    _c("finished_at", "timestamp",
+       "end (a run whose process was found gone: when the next operation found it)"),
+    # Added with the concurrency faults; existing tables gain them by schema evolution.
+    _c("conflict_retries", "int",
+       "MERGEs of this run retried after a concurrent writer's commit conflicted with them"),
+    _c("owner", "string",
+       "the process that ran it, `host:pid:start` (start: the process's start time in clock "
+       "ticks since boot, `-` where unknown): how a `running` row whose process is gone is "
+       "told apart"),
 ), ("run_id",), ("monitor",), "one row per job run, failed ones included")
 
 QUALITY_RESULTS = Table("quality_results", (
@@ -389,6 +419,13 @@ def data_dictionary() -> str:
         lines.append("")
     lines += ["## Statuses", "", "| status | shown as | meaning |", "|---|---|---|"]
     lines += [f"| `{s.name}` | {s.label} | {markdown_cell(s.meaning)} |" for s in STATUSES]
+    lines += ["", "## Run statuses", "",
+              "The `status` of a `runs` row. A `running` row whose process is gone (on the "
+              "same host: its pid ended or belongs to a newer process; elsewhere: started "
+              f"over {RUNNING_STALE_AFTER_HOURS} hours ago) is marked `failed` with the error "
+              f"\"{PROCESS_GONE}\" by the monitor's next operation.", "",
+              "| status | meaning |", "|---|---|"]
+    lines += [f"| `{s.name}` | {markdown_cell(s.meaning)} |" for s in RUN_STATUSES]
     lines += ["", "## Rules", "",
               "| rule (`thresholds` key) | column kinds | default threshold | figure | test | "
               "meaning |", "|---|---|---|---|---|---|"]

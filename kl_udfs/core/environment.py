@@ -15,6 +15,7 @@ WEBHOOK_CONN_ID = "KLDRIFT_WEBHOOK_CONN_ID"
 RETRAIN_MONITOR = "KLDRIFT_RETRAIN_MONITOR"
 EXAMPLE_MONITOR = "KLDRIFT_EXAMPLE_MONITOR"
 EXAMPLE_SOURCE_MONITOR = "KLDRIFT_EXAMPLE_SOURCE_MONITOR"
+TEST_PAUSE_AT = "KLDRIFT_TEST_PAUSE_AT"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ VARIABLES = (
              "the monitor whose source table the example loading pipeline updates and "
              "announces (its Asset), for a monitor with `schedule: source`",
              "dags/example_source_pipeline.py"),
+    Variable(TEST_PAUSE_AT, "none (no pause)",
+             "tests only: `<point>:<file>` makes a drift run stop at `<point>` (`scan`, "
+             "`merge` or `between_merges`), create `<file>` and wait there to be killed "
+             "(kl_udfs/spark/pause.py, docs/reliability.md)", "jobs"),
 )
 
 

@@ -2,7 +2,8 @@
 
 Everything that can fail on bad input (config, table, columns, baseline) is checked before
 the first write, and each table is written by one atomic MERGE, so a failure never leaves a
-window half-written. Every operation, failed or not, leaves one row in `runs`.
+window half-written. Every operation, failed or not, leaves one row in `runs`: `running` from
+the moment the monitoring tables exist, then its outcome (kl_udfs/spark/runs.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from kl_udfs.spark.baseline import baseline_id as make_baseline_id
 from kl_udfs.spark.baseline import learn_and_count
 from kl_udfs.spark.columns import check_timestamp
 from kl_udfs.spark.drift import RunContext, compute_drift
-from kl_udfs.spark.runs import RunRecord, recorded
+from kl_udfs.spark.pause import pause_here, paused_in
+from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import open_table
 from kl_udfs.spark.store import load_baseline, save_baseline
@@ -38,6 +40,7 @@ def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> st
     with utc_session(spark), recorded(spark, config, record):
         ensure_tables(spark, config.monitoring.path, config.monitoring.database,
                       monitor=monitor.name, table=monitor.table)
+        started(spark, config, record)
         opened = open_table(spark, monitor, monitor.baseline.version)
         source, choices, bins, counts = learn_and_count(spark, monitor, opened.df,
                                                         opened.version)
@@ -45,8 +48,9 @@ def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> st
         record.baseline_id, record.columns = identifier, len(bins)
         record.window_start, record.window_end = source.start, source.end
         record.rows_scanned = counts[0].count if counts else 0
-        save_baseline(spark, config, monitor, identifier, source, choices, bins, counts,
-                      record.run_id, record.started_at)
+        record.conflict_retries += save_baseline(spark, config, monitor, identifier, source,
+                                                 choices, bins, counts, record.run_id,
+                                                 record.started_at)
     return identifier
 
 
@@ -69,14 +73,15 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
     with utc_session(spark), recorded(spark, config, record):
         ensure_tables(spark, config.monitoring.path, config.monitoring.database,
                       monitor=monitor.name, table=monitor.table)
+        started(spark, config, record)
         baseline = load_baseline(spark, config, monitor, baseline_id)
         record.baseline_id, record.columns = baseline.baseline_id, len(baseline.bins)
         opened = open_table(spark, monitor)
         check_timestamp(monitor, opened.df.schema, windows)
         failures = failed_windows(spark, config, monitor.name, windows)
         ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
-        frames = compute_drift(spark, ctx, opened.df, config.monitoring.path, monitor.table,
-                               monitor.smoothing)
+        frames = compute_drift(spark, ctx, paused_in(opened.df, "scan"),
+                               config.monitoring.path, monitor.table, monitor.smoothing)
         try:
             partitions: dict[str, Sequence[object]] = {
                 "monitor": [monitor.name], "window_start": [w.start for w in windows]}
@@ -88,8 +93,11 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
             # drift_results last: its commit is the one that makes the batch's windows exist
             # (kl_udfs/spark/integrity.py); a job killed between the two leaves only profiles,
             # which readers ignore and the next run of those windows replaces.
-            merge(spark, config.monitoring.path, PROFILES, profiles, partitions)
-            merge(spark, config.monitoring.path, DRIFT_RESULTS, drift, partitions)
+            root = config.monitoring.path
+            record.conflict_retries += merge(spark, root, PROFILES,
+                                             paused_in(profiles, "merge"), partitions)
+            pause_here("between_merges")
+            record.conflict_retries += merge(spark, root, DRIFT_RESULTS, drift, partitions)
             profiles.unpersist()
             drift.unpersist()
         finally:

@@ -43,7 +43,7 @@ from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.windows import Window
 from kl_udfs.spark.columns import check_timestamp
 from kl_udfs.spark.histogram import col, in_range
-from kl_udfs.spark.runs import RunRecord, recorded
+from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import open_table
 from kl_udfs.spark.tables import QUALITY_RESULTS, RUNS, ensure_tables, merge, read_table, table_path
@@ -298,6 +298,7 @@ def check_window(spark: SparkSession, config: Config, monitor_name: str, window:
     record = RunRecord(monitor.name, monitor.table, "quality", run_id=run_id or uuid.uuid4().hex,
                        window_start=window.start, window_end=window.end, windows=1)
     with utc_session(spark), recorded(spark, config, record):
+        started(spark, config, record)
         computed_at = datetime.now(UTC).replace(tzinfo=None)  # a record time, not task logic
         opened = open_table(spark, monitor)
         check_columns(monitor, opened.df.schema)
@@ -313,10 +314,11 @@ def check_window(spark: SparkSession, config: Config, monitor_name: str, window:
             scoped.unpersist()
         rows = _rows(monitor, window, record.run_id, computed_at, results)
         # The window's checks are replaced whole: a check removed from the config goes too.
-        merge(spark, config.monitoring.path, QUALITY_RESULTS, _frame(spark, rows),
-              {"monitor": [monitor.name]}, replace={"monitor": monitor.name,
-                                                    "window_start": window.start,
-                                                    "window_end": window.end})
+        record.conflict_retries += merge(
+            spark, config.monitoring.path, QUALITY_RESULTS, _frame(spark, rows),
+            {"monitor": [monitor.name]}, replace={"monitor": monitor.name,
+                                                  "window_start": window.start,
+                                                  "window_end": window.end})
         counted = [r["observed_value"] for r in rows if r["expectation"] == ROW_COUNT]
         row_count = int(counted[0]) if counted and counted[0] is not None else None
         record.rows_scanned = row_count or 0

@@ -33,7 +33,8 @@ class StoredBaseline:
 def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baseline_id: str,
                   source: BaselineSource, choices: Sequence[ColumnChoice],
                   bins: Sequence[ColumnBins], counts: Sequence[ColumnCounts], run_id: str,
-                  created_at: datetime) -> None:
+                  created_at: datetime) -> int:
+    """MERGE the baseline's rows; returns the conflicts retried."""
     by_name = {b.name: (i, b, counts[i]) for i, b in enumerate(bins)}
     rows = []
     for choice in choices:
@@ -59,7 +60,7 @@ def save_baseline(spark: SparkSession, config: Config, monitor: Monitor, baselin
         })
     df = spark.createDataFrame(
         [{f: r.get(f) for f in BASELINES.schema.fieldNames()} for r in rows], BASELINES.schema)
-    merge(spark, config.monitoring.path, BASELINES, df, {"monitor": [monitor.name]})
+    return merge(spark, config.monitoring.path, BASELINES, df, {"monitor": [monitor.name]})
 
 
 def _mean_std(bins: ColumnBins, sums: Sequence[float] | None) -> dict[str, float | None]:

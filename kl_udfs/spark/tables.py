@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from kl_udfs.core import contract
@@ -204,36 +204,74 @@ def append_run(spark: SparkSession, root: str, rows: DataFrame) -> None:
         table_path(root, RUNS))
 
 
+# Conflicts are retried this often; the pause doubles from MERGE_PAUSE_S up to MERGE_PAUSE_MAX_S,
+# each jittered to 0.5-1.5 times: 8 writers of one window all commit within the budget (the
+# concurrency rows of docs/reliability.md).
+MERGE_ATTEMPTS = 12
+MERGE_PAUSE_S, MERGE_PAUSE_MAX_S = 0.2, 5.0
+
+
+def _retried(action: Callable[[], object], attempts: int) -> int:
+    """Run a Delta write, retrying it when a concurrent commit conflicts; returns the retries."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return attempt
+        except Exception as error:  # Delta raises its conflicts as several Python types
+            if attempt == attempts - 1 or not any(n in repr(error) for n in _RETRYABLE):
+                raise
+            # Jittered so writers that collided once do not retry in lockstep.
+            pause = min(MERGE_PAUSE_S * 2 ** attempt, MERGE_PAUSE_MAX_S)
+            time.sleep(pause * (0.5 + random.random()))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _in(column: str, values: Sequence[object], alias: str = "") -> str:
+    listed = ", ".join(_sql_literal(v) for v in sorted(set(values), key=str))
+    return f"{alias}`{column}` IN ({listed})"
+
+
 def merge(spark: SparkSession, root: str, spec: TableSpec, rows: DataFrame,
-          partition_values: dict[str, Sequence[object]], attempts: int = 6,
-          replace: dict[str, object] | None = None) -> None:
+          partition_values: dict[str, Sequence[object]], attempts: int = MERGE_ATTEMPTS,
+          replace: dict[str, object] | None = None) -> int:
     """Upsert `rows` on the table's key; re-running the same rows replaces, never duplicates.
 
     The literal partition filters keep each MERGE's read set to its own partitions, so two
-    windows written at once do not conflict; a conflict Delta reports anyway is retried, which
-    is safe because the source is fixed and the MERGE is idempotent. `replace` {column: value}
-    names a slice (one window's checks, say) that `rows` replace whole: its target rows with
-    no source row are deleted in the same commit.
+    windows written at once do not conflict; a conflict Delta reports anyway (two writers of
+    one window, say) is retried, which is safe because the source is fixed and the MERGE is
+    idempotent. Returns how many times it retried. `replace` {column: value} names a slice
+    (one window's checks, say) that `rows` replace whole: its target rows with no source row
+    are deleted in the same commit.
     """
     from delta.tables import DeltaTable
 
     source = rows.select(*spec.schema.fieldNames()).dropDuplicates(list(spec.keys))
     on = [f"t.`{k}` <=> s.`{k}`" for k in spec.keys]
-    for column, values in partition_values.items():
-        listed = ", ".join(_sql_literal(v) for v in sorted(set(values), key=str))
-        on.append(f"t.`{column}` IN ({listed})")
+    on += [_in(column, values, "t.") for column, values in partition_values.items()]
     target = DeltaTable.forPath(spark, table_path(root, spec))
-    for attempt in range(attempts):
-        try:
-            builder = (target.alias("t").merge(source.alias("s"), " AND ".join(on))
-                       .whenMatchedUpdateAll().whenNotMatchedInsertAll())
-            if replace:
-                builder = builder.whenNotMatchedBySourceDelete(" AND ".join(
-                    f"t.`{k}` = {_sql_literal(v)}" for k, v in replace.items()))
-            builder.execute()
-            return
-        except Exception as error:  # Delta raises its conflicts as several Python types
-            if attempt == attempts - 1 or not any(n in repr(error) for n in _RETRYABLE):
-                raise
-            # Jittered so writers that collided once do not retry in lockstep.
-            time.sleep(0.2 * 2 ** attempt * (0.5 + random.random()))
+
+    def execute() -> None:
+        builder = (target.alias("t").merge(source.alias("s"), " AND ".join(on))
+                   .whenMatchedUpdateAll().whenNotMatchedInsertAll())
+        if replace:
+            builder = builder.whenNotMatchedBySourceDelete(" AND ".join(
+                f"t.`{k}` = {_sql_literal(v)}" for k, v in replace.items()))
+        builder.execute()
+
+    return _retried(execute, attempts)
+
+
+def update(spark: SparkSession, root: str, spec: TableSpec, where: dict[str, Sequence[object]],
+           values: dict[str, object], attempts: int = MERGE_ATTEMPTS) -> int:
+    """Set `values` {column: value} in the rows whose columns hold one of `where`'s values
+    (a partition column first, to keep the read set small); conflicts are retried like a
+    MERGE's. Cheaper than a MERGE of one known row: no join, no source to materialize."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    types = {f.name: f.dataType for f in spec.schema.fields}
+    condition = " AND ".join(_in(column, listed) for column, listed in where.items())
+    assignments: dict[str, str | Column] = {f"`{c}`": F.lit(v).cast(types[c])
+                                            for c, v in values.items()}
+    target = DeltaTable.forPath(spark, table_path(root, spec))
+    return _retried(lambda: target.update(condition, assignments), attempts)

@@ -87,6 +87,7 @@ def test_killed_driver_leaves_whole_windows_and_a_rerun_completes(  # type: igno
         capsys: pytest.CaptureFixture[str]) -> None:
     from kl_udfs import cli
     from kl_udfs.core.config import load_config
+    from kl_udfs.core.contract import PROCESS_GONE
     from kl_udfs.jobs import runner
     from kl_udfs.spark.tables import RUNS, read_table
 
@@ -133,5 +134,9 @@ def test_killed_driver_leaves_whole_windows_and_a_rerun_completes(  # type: igno
     assert len(found) == len(COLUMNS) * len(CRASHED)
     jobs.assert_same(found, reference, jobs.keys_of("payments", COLUMNS, CRASHED))
     runs = read_table(spark, str(tables), RUNS).where("operation = 'backfill'").collect()
-    # The killed batch left no runs row: one per batch before it, one for the rerun.
-    assert len(runs) == len(whole) + 1 and all(r["status"] == "succeeded" for r in runs)
+    # One per batch before the kill, the rerun's, and the killed batch's `running` row, which
+    # the rerun marked failed (its driver's pid on this host is gone).
+    gone = [r for r in runs if r["status"] == "failed"]
+    assert len(runs) == len(whole) + 2 and len(gone) == 1, runs
+    assert gone[0]["error"] == PROCESS_GONE
+    assert all(r["status"] == "succeeded" for r in runs if r["run_id"] != gone[0]["run_id"])
