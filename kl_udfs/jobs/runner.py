@@ -26,7 +26,7 @@ from kl_udfs.spark.drift import RunContext, compute_drift
 from kl_udfs.spark.pause import pause_here, paused_in
 from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
-from kl_udfs.spark.source import open_table
+from kl_udfs.spark.source import files_present, open_table
 from kl_udfs.spark.store import load_baseline, save_baseline
 from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, ensure_tables, merge
 
@@ -42,8 +42,9 @@ def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> st
                       monitor=monitor.name, table=monitor.table)
         started(spark, config, record)
         opened = open_table(spark, monitor, monitor.baseline.version)
-        source, choices, bins, counts = learn_and_count(spark, monitor, opened.df,
-                                                        opened.version)
+        with files_present(monitor, monitor.baseline.version):
+            source, choices, bins, counts = learn_and_count(spark, monitor, opened.df,
+                                                            opened.version)
         identifier = make_baseline_id(monitor, source, bins)
         record.baseline_id, record.columns = identifier, len(bins)
         record.window_start, record.window_end = source.start, source.end
@@ -80,8 +81,9 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
         check_timestamp(monitor, opened.df.schema, windows)
         failures = failed_windows(spark, config, monitor.name, windows)
         ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
-        frames = compute_drift(spark, ctx, paused_in(opened.df, "scan"),
-                               config.monitoring.path, monitor.table, monitor.smoothing)
+        with files_present(monitor):
+            frames = compute_drift(spark, ctx, paused_in(opened.df, "scan"),
+                                   config.monitoring.path, monitor.table, monitor.smoothing)
         try:
             partitions: dict[str, Sequence[object]] = {
                 "monitor": [monitor.name], "window_start": [w.start for w in windows]}

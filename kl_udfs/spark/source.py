@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -47,3 +50,29 @@ def open_table(spark: SparkSession, monitor: Monitor, version: int | None = None
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise KlDriftError(f"cannot read table: {first_line}", **where) from None
     return OpenedTable(df, read_version)
+
+
+# How Spark reports a data file that a Delta version lists but storage no longer holds.
+_MISSING_FILE = ("FAILED_READ_FILE.FILE_NOT_EXIST", "java.io.FileNotFoundException")
+
+
+@contextmanager
+def files_present(monitor: Monitor, version: int | None = None) -> Iterator[None]:
+    """Scans of the table inside this block that meet a data file its log still lists but
+    storage no longer holds (VACUUM past the version's retention, or a file removed by hand)
+    fail with one error naming the table and the file, instead of Spark's stack trace."""
+    try:
+        yield
+    except KlDriftError:
+        raise
+    except Exception as error:
+        text = str(error)
+        if not any(marker in text for marker in _MISSING_FILE):
+            raise
+        named = re.search(r"reading file (\S+?)\.? File does not exist", text)
+        at = f" version {version}" if version is not None else ""
+        raise KlDriftError(
+            f"cannot read table{at}: a data file its Delta log lists is gone"
+            f"{f' ({named.group(1)})' if named else ''}; it was removed by VACUUM (past the "
+            "retention) or by hand: build the baseline from a version whose files are kept, "
+            "or restore the file", monitor=monitor.name, table=monitor.table) from None

@@ -37,6 +37,7 @@ from kl_udfs.spark.tables import BASELINES, DRIFT_RESULTS, RUNS, read_table
 from kl_udfs.spark.tables import table_path as monitoring_path
 from tests.spark.test_bad_input import (
     DAY0,
+    SCHEMA,
     assert_computed,
     baseline_rows,
     delta_version,
@@ -47,7 +48,9 @@ from tests.spark.test_bad_input import (
     make_config,
     profiles_by_column,
     rows_of,
+    standard_rows,
     with_table,
+    write,
 )
 
 pytestmark = pytest.mark.spark
@@ -349,6 +352,25 @@ def test_deleted_delta_log_file_is_a_clear_error(spark: Any, tmp_path: Path, hos
         drift = drift_by_column(spark, config, WINDOW)
         assert set(drift) == set(NAMES)
         assert all(r["current_count"] == PER_DAY for r in drift.values())
+
+
+def test_baseline_of_a_vacuumed_version_is_a_clear_error(spark: Any, tmp_path: Path) -> None:
+    """The configured `baseline.version` is still in the log, but VACUUM removed its files."""
+    path = str(tmp_path / "vacuumed")
+    write(spark, path, standard_rows(), SCHEMA)  # version 0
+    write(spark, path, standard_rows(), SCHEMA)  # version 1 replaces every file of version 0
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    try:
+        spark.sql(f"VACUUM delta.`{path}` RETAIN 0 HOURS")
+    finally:
+        spark.conf.unset("spark.databricks.delta.retentionDurationCheck.enabled")
+    config = make_config(tmp_path, path, name="vacuumed", baseline={"version": 0})
+    fails_cleanly(spark, config, "baseline", do_baseline(spark, config), None,
+                  "cannot read table version 0", "VACUUM")
+    healed = make_config(tmp_path, path, name="vacuumed", baseline={"version": 1})
+    build_baseline(spark, healed, "vacuumed")
+    assert {name: row["count"] for name, row in baseline_rows(spark, healed).items()} == {
+        "amount": 300, "channel": 300, "n": 300}
 
 
 def test_foreign_runs_table_is_refused(spark: Any, tmp_path: Path, hostile: Hostile) -> None:
