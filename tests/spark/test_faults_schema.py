@@ -26,7 +26,10 @@ from kl_udfs.core.windows import Window
 from kl_udfs.jobs.runner import build_baseline, compute_windows
 from kl_udfs.spark.tables import DRIFT_RESULTS, RUNS
 from tests.spark.test_bad_input import (
+    CHANNELS,
     DAY0,
+    PER_DAY,
+    WINDOW,
     assert_computed,
     baseline_rows,
     do_run,
@@ -41,9 +44,6 @@ from tests.spark.test_faults_input import expected_categorical, expected_numeric
 
 pytestmark = pytest.mark.spark
 
-PER_DAY = 100
-WINDOW = Window(DAY0 + timedelta(days=2), DAY0 + timedelta(days=3))
-CHANNELS = ("web", "store", "app")
 # name -> Spark type at baseline time; `code` and `grade` are categorical integers
 COLUMNS = {"ts": "timestamp", "amount": "double", "small": "int", "ratio": "float",
            "whole": "int", "code": "int", "grade": "int", "label": "string", "score": "double"}
