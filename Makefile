@@ -53,7 +53,7 @@ bench-cluster: cluster-up
 	$(VENV)/python bench/cluster_scale.py
 
 test: setup-test lint
-	$(VENV)/python -m pytest -q -n 2 --dist loadgroup tests
+	$(VENV)/python -m pytest -q -n 2 --dist loadgroup --durations=40 tests
 
 lint: setup
 	$(VENV)/ruff check kl_udfs jobs dags tests bench dashboards

@@ -1,5 +1,5 @@
 """Questions the pages ask of a snapshot. Each reads only its slice of the tables through
-`kl_udfs.sql.slices` (the monitor's partitions of the windows it shows), kept by the snapshot
+`kl_udfs.lake.slices` (the monitor's partitions of the windows it shows), kept by the snapshot
 for the next request; the rest is pandas, no Dash."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 
 from dashboards.store import ConfiguredMonitor, Snapshot, frame
 from kl_udfs.core.contract import DRIFT, DRIFT_RESULTS, STRUCTS
-from kl_udfs.sql.slices import Span
+from kl_udfs.lake.slices import Span
 
 # What each page reads of drift_results: lists of structs only for the rows shown with them.
 NESTED = tuple(c.name for c in DRIFT_RESULTS.columns if c.type.startswith("array<")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from kl_udfs.core import contract
-from kl_udfs.sql.slices import arrow_type
+from kl_udfs.lake.slices import arrow_type
 
 TS = pa.timestamp("us", tz="UTC")
 

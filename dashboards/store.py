@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.storage import is_object_store
-from kl_udfs.sql.slices import Monitoring
+from kl_udfs.lake.slices import Monitoring
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ CACHED_SLICES = 64  # page slices kept per snapshot: a few pages of every monito
 
 class Snapshot:
     """The monitoring tables pinned at the versions they had when it was taken. Nothing is
-    read up front: each page reads its slice through `kl_udfs.sql.slices` (its monitor's
+    read up front: each page reads its slice through `kl_udfs.lake.slices` (its monitor's
     partitions of the windows it shows), and the last slices are kept while the versions
     stay the same."""
 

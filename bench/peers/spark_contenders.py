@@ -77,7 +77,7 @@ def prepare(spark: SparkSession, data: Dataset, work: Path) -> Setup:
                                   start=REFERENCE_DAY.date(), end=WINDOW_DAY.date()))
     config = load_config(path)
     runner.build_baseline(spark, config, MONITOR)
-    stored = load_baseline(spark, config, config.monitor(MONITOR))
+    stored = load_baseline(config, config.monitor(MONITOR))
     return Setup(spark, data, config, stored.bins,
                  [np.asarray(c, dtype=np.float64) for c in stored.counts])
 

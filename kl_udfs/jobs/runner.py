@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from kl_udfs.core.config import Config
 from kl_udfs.core.errors import KlDriftError
@@ -75,11 +74,11 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
         ensure_tables(spark, config.monitoring.path, config.monitoring.database,
                       monitor=monitor.name, table=monitor.table)
         started(spark, config, record)
-        baseline = load_baseline(spark, config, monitor, baseline_id)
+        baseline = load_baseline(config, monitor, baseline_id)
         record.baseline_id, record.columns = baseline.baseline_id, len(baseline.bins)
         opened = open_table(spark, monitor)
         check_timestamp(monitor, opened.df.schema, windows)
-        failures = failed_windows(spark, config, monitor.name, windows)
+        failures = failed_windows(config, monitor.name, windows)
         ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
         with files_present(monitor):
             frames = compute_drift(spark, ctx, paused_in(opened.df, "scan"),
@@ -88,9 +87,7 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
             partitions: dict[str, Sequence[object]] = {
                 "monitor": [monitor.name], "window_start": [w.start for w in windows]}
             profiles, drift = frames.profiles.cache(), frames.drift.cache()
-            # Every row lands in one bin of each column: one column's total is the rows read.
-            per_column = profiles.groupBy("column_name").agg(F.sum("count")).first()
-            record.rows_scanned = int(per_column[1] or 0) if per_column else 0
+            record.rows_scanned = frames.rows_read
             drift.count()  # computed in full before the first write
             # drift_results last: its commit is the one that makes the batch's windows exist
             # (kl_udfs/spark/integrity.py); a job killed between the two leaves only profiles,

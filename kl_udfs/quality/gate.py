@@ -34,19 +34,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import Window as W
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from kl_udfs.core.config import Config, Monitor
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.windows import Window
+from kl_udfs.lake.slices import Monitoring, Scan, equals, naive_utc, one_of
 from kl_udfs.spark.columns import check_timestamp
 from kl_udfs.spark.histogram import col, in_range
 from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import open_table
-from kl_udfs.spark.tables import QUALITY_RESULTS, RUNS, ensure_tables, merge, read_table, table_path
+from kl_udfs.spark.tables import QUALITY_RESULTS, RUNS, ensure_tables, merge
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import (
@@ -63,7 +63,6 @@ OF_TYPE = "expect_column_values_to_be_of_type"
 _ORDER = {name: i for i, name in enumerate(
     (ROW_COUNT, COLUMN_EXISTS, NOT_NULL, IN_SET, BETWEEN, OF_TYPE))}
 _SHOWN_VALUES = 5  # set members and unexpected examples shown in a failure text
-_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss.SSSSSS"
 
 
 @dataclass(frozen=True)
@@ -328,39 +327,36 @@ def check_window(spark: SparkSession, config: Config, monitor_name: str, window:
                           success=not failed, failed=failed, results=rows, row_count=row_count)
 
 
-def failed_windows(spark: SparkSession, config: Config, monitor_name: str,
+def failed_windows(config: Config, monitor_name: str,
                    windows: Sequence[Window]) -> dict[datetime, list[str]]:
     """Window start -> failure lines, for the given windows whose latest check failed.
 
     A window's gate is its latest check (the rows of its latest run), so a check re-run after
     the config dropped an expectation is judged by the new set only. Windows never checked,
-    and every window when the table does not exist yet, are absent from the result.
+    and every window when the table does not exist yet, are absent from the result. A small
+    read of the windows' rows, without a Spark job.
     """
-    from delta.tables import DeltaTable
-
     monitor = config.monitor(monitor_name)
-    root = config.monitoring.path
-    if not windows or not DeltaTable.isDeltaTable(spark, table_path(root, QUALITY_RESULTS)):
+    tables = Monitoring.of(config)
+    if not windows or tables.table(QUALITY_RESULTS.name) is None:
         return {}
     wanted = {(w.start, w.end): w.start for w in windows}
-    starts = [F.lit(w.start.isoformat(sep=" ")).cast("timestamp") for w in windows]
-    rows = read_table(spark, root, QUALITY_RESULTS).where(
-        (F.col("monitor") == F.lit(monitor.name)) & F.col("window_start").isin(*starts))
-    latest = F.max(F.struct("computed_at", "run_id")).over(
-        W.partitionBy("window_start", "window_end"))
-    failing = (
-        rows.withColumn("__latest", latest)
-        .where((F.struct("computed_at", "run_id") == F.col("__latest")) & ~F.col("success"))
-        .select(F.date_format("window_start", _TIME_FORMAT).alias("window_start"),
-                F.date_format("window_end", _TIME_FORMAT).alias("window_end"),
-                "expectation", "column_name", "details")
-        .collect()
-    )
-    found: dict[datetime, list[dict[str, Any]]] = {}
-    for row in failing:
-        key = (datetime.fromisoformat(row["window_start"]),
-               datetime.fromisoformat(row["window_end"]))
+    rows = tables.read(Scan(QUALITY_RESULTS.name, (
+        "window_start", "window_end", "expectation", "column_name", "success", "details",
+        "computed_at", "run_id"), (equals("monitor", monitor.name),
+                                   one_of("window_start", [w.start for w in windows])))
+    ).to_pylist()
+    runs: dict[tuple[datetime, datetime], list[dict[str, Any]]] = {}
+    for row in rows:
+        key = (naive_utc(row["window_start"]), naive_utc(row["window_end"]))
         if key in wanted:
-            found.setdefault(wanted[key], []).append(row.asDict())
+            runs.setdefault(key, []).append(row)
+    found: dict[datetime, list[dict[str, Any]]] = {}
+    for key, checks in runs.items():
+        latest = max((r["computed_at"], r["run_id"] or "") for r in checks)
+        failed = [r for r in checks if (r["computed_at"], r["run_id"] or "") == latest
+                  and r["success"] is False]
+        if failed:
+            found[wanted[key]] = failed
     return {start: [r["details"] for r in sorted(failed, key=_sort_key)]
             for start, failed in sorted(found.items())}

@@ -37,6 +37,7 @@ class DriftFrames:
     profiles: DataFrame
     drift: DataFrame
     persisted: Sequence[DataFrame]  # window counts and figures; unpersist when done
+    rows_read: int  # rows of the table in the windows
 
     def release(self) -> None:
         for frame in self.persisted:
@@ -223,6 +224,9 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         "window_idx", "column_idx", F.col("current_mean").alias("mean"),
         F.col("current_std").alias("std")), ["window_idx", "column_idx"], "left") \
         .select(*PROFILES.schema.fieldNames())
+    # Every row lands in one bin of each column: one column's total is the rows read.
+    first = judged["column_idx"] == judged["column_idx"].min()
+    rows_read = int(judged.loc[first, "current_count"].sum()) if len(judged) else 0
     verdicts = _verdicts(spark, ctx, judged, usable, problems, added, root)
 
     contributors = F.transform(
@@ -242,7 +246,8 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
                   or f.name in stamp else F.lit(None).cast(f.dataType).alias(f.name)
                   for f in DRIFT_RESULTS.schema.fields])
     )
-    return DriftFrames(profiles=profiles, drift=drift, persisted=(counts, figures))
+    return DriftFrames(profiles=profiles, drift=drift, persisted=(counts, figures),
+                       rows_read=rows_read)
 
 
 def _history(spark: SparkSession, ctx: RunContext, root: str,

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from kl_udfs.core.config import Config
 from kl_udfs.core.contract import (
@@ -38,7 +37,8 @@ from kl_udfs.core.contract import (
     RUNNING_STALE_AFTER_HOURS,
     SUCCEEDED,
 )
-from kl_udfs.spark.tables import RUNS, append_run, read_table, update
+from kl_udfs.lake.slices import Monitoring, Scan, equals, naive_utc
+from kl_udfs.spark.tables import RUNS, append_run, update
 
 
 def _now() -> datetime:
@@ -110,10 +110,11 @@ def _frame(spark: SparkSession, record: RunRecord, **extra: object) -> DataFrame
 def mark_gone_runs(spark: SparkSession, config: Config, monitor: str) -> list[str]:
     """Mark `failed` the monitor's `running` rows whose process is gone; returns their ids."""
     root, now = config.monitoring.path, _now()
-    running = (read_table(spark, root, RUNS)
-               .where((F.col("monitor") == monitor) & (F.col("status") == RUNNING))
-               .select("run_id", "owner", "started_at").collect())
-    gone = [r["run_id"] for r in running if owner_gone(r["owner"], r["started_at"], now)]
+    # A small read, without a Spark job: every operation pays it before its own work.
+    running = Monitoring.of(config).read(Scan(RUNS.name, ("run_id", "owner", "started_at"), (
+        equals("monitor", monitor), equals("status", RUNNING)))).to_pylist()
+    gone = [r["run_id"] for r in running
+            if owner_gone(r["owner"], r["started_at"] and naive_utc(r["started_at"]), now)]
     if gone:
         # Only rows still `running`: an owner that ended meanwhile wrote its own outcome.
         update(spark, root, RUNS, {"monitor": [monitor], "run_id": gone, "status": [RUNNING]},

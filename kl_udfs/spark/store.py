@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from pyspark.sql import SparkSession, Window
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from kl_udfs.core.bins import ColumnBins
 from kl_udfs.core.config import Config, Monitor
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.stats.moments import from_sums
+from kl_udfs.lake.slices import Monitoring, Scan, equals, naive_utc
 from kl_udfs.spark.baseline import BaselineSource, ColumnCounts
 from kl_udfs.spark.columns import ColumnChoice
-from kl_udfs.spark.tables import BASELINES, merge, read_table
+from kl_udfs.spark.tables import BASELINES, merge
 
 
 @dataclass(frozen=True)
@@ -71,19 +71,20 @@ def _mean_std(bins: ColumnBins, sums: Sequence[float] | None) -> dict[str, float
             for name in ("mean", "std")}
 
 
-def load_baseline(spark: SparkSession, config: Config, monitor: Monitor,
+def load_baseline(config: Config, monitor: Monitor,
                   baseline_id: str | None = None) -> StoredBaseline:
-    """The given baseline, else the monitor's most recently built one (one query either way)."""
-    table = read_table(spark, config.monitoring.path, BASELINES).where(
-        F.col("monitor") == monitor.name)
-    if baseline_id is None:  # the newest build, skipped-only columns included
-        newest = F.max(F.struct("created_at", "baseline_id")).over(Window.partitionBy())
-        table = table.withColumn("__newest", newest).where(
-            F.col("baseline_id") == F.col("__newest.baseline_id"))
-    else:
-        table = table.where(F.col("baseline_id") == baseline_id)
-    found = table.orderBy("column_idx").collect()
-    rows = [r for r in found if r["column_idx"] is not None]
+    """The given baseline, else the monitor's most recently built one: a small read of the
+    monitor's `baselines` rows, without a Spark job."""
+    where = (equals("monitor", monitor.name),
+             *((equals("baseline_id", baseline_id),) if baseline_id is not None else ()))
+    found = Monitoring.of(config).read(Scan(BASELINES.name, tuple(BASELINES.schema.names),
+                                            where)).to_pylist()
+    if baseline_id is None and found:  # the newest build, skipped-only columns included
+        newest = max(found, key=lambda r: (naive_utc(r["created_at"]) if r["created_at"]
+                                           else datetime.min, r["baseline_id"]))
+        found = [r for r in found if r["baseline_id"] == newest["baseline_id"]]
+    rows = sorted((r for r in found if r["column_idx"] is not None),
+                  key=lambda r: r["column_idx"])
     if not rows:
         if baseline_id is None:
             raise KlDriftError("no baseline yet: run 'kldrift baseline' for this monitor first",

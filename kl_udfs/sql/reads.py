@@ -1,5 +1,5 @@
 """The monitoring tables read with delta-rs, without a JVM: what `kldrift status` and the alert
-task show, read through `kl_udfs.sql.slices` (only the monitor's partitions of the windows
+task show, read through `kl_udfs.lake.slices` (only the monitor's partitions of the windows
 shown are opened)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from kl_udfs.core import contract
 from kl_udfs.core.config import Config
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.output import format_json, format_table
-from kl_udfs.sql.slices import Monitoring, Span, naive_utc
+from kl_udfs.lake.slices import Monitoring, Span, naive_utc
 
 STATUS_HEADERS = ("monitor", "column", "window_start", "status", "psi", "q_value", "rows",
                   "why", "top_bin")
@@ -25,10 +25,6 @@ def table_uri(config: Config, name: str) -> str:
     return f"{config.monitoring.path.rstrip('/')}/{name}"
 
 
-def monitoring(config: Config) -> Monitoring:
-    return Monitoring(config.monitoring.path, config.delta_rs_options())
-
-
 def rows_between(config: Config, monitor: str, start: datetime,
                  end: datetime) -> list[dict[str, Any]]:
     """The `drift_results` rows of the windows inside [start, end), read from their
@@ -36,7 +32,7 @@ def rows_between(config: Config, monitor: str, start: datetime,
 
     The alert runs after the drift job wrote the windows, so a missing table is an error (a
     wrong `monitoring.path`, storage it cannot reach), never "no drift"."""
-    tables = monitoring(config)
+    tables = Monitoring.of(config)
     if tables.table("drift_results") is None:
         raise KlDriftError(f"monitor {monitor!r}: no drift_results table at "
                            f"{table_uri(config, 'drift_results')}")
@@ -56,7 +52,7 @@ def window_rows(config: Config, monitor: str, start: datetime,
 def computed_until(config: Config, monitor: str) -> datetime | None:
     """The end of the monitor's latest computed window; None before the first (or before the
     monitoring tables exist). Reads the latest window's partition only."""
-    return monitoring(config).window_end(monitor)
+    return Monitoring.of(config).window_end(monitor)
 
 
 def explain_top_bin(contributors: Sequence[Any] | None) -> str | None:
@@ -77,7 +73,7 @@ def status_row(r: dict[str, Any]) -> tuple[Any, ...]:
 def status_rows(config: Config, monitor: str | None = None) -> list[tuple[Any, ...]]:
     """The latest window's result for every monitored column, as STATUS_HEADERS: each
     monitor's latest window is found in the Delta log and only its partition is read."""
-    tables = monitoring(config)
+    tables = Monitoring.of(config)
     names = [monitor] if monitor else sorted(tables.monitors())
     rows = [r for name in names for r in tables.latest_window(name, STATUS_READS).to_pylist()]
     return [status_row(r) for r in sorted(rows, key=lambda r: (r["monitor"], r["column_name"]))]

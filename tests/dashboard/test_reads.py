@@ -18,8 +18,8 @@ from dashboards import column_view, schema
 from dashboards.store import Snapshot, load_snapshot, source_from_monitoring
 from dashboards.synthetic import SyntheticMonitor, write_monitoring
 from kl_udfs.core.config import load_config
+from kl_udfs.lake.slices import Monitoring, Scan, ScanMetrics
 from kl_udfs.sql import reads
-from kl_udfs.sql.slices import Monitoring, Scan, ScanMetrics
 from tests.dashboard.conftest import find, text, tree, write_config
 
 # Three monitors share the tables; the one the pages show has 60 daily windows.
@@ -150,7 +150,7 @@ def test_status_opens_each_monitors_latest_window_only(lake: Path,
         made.append(recording(tables))
         return tables
 
-    monkeypatch.setattr(reads, "monitoring", instrumented)
+    monkeypatch.setattr(Monitoring, "of", classmethod(lambda _, config: instrumented(config)))
     rows = reads.status_rows(config)
     done = [r for reads_of_one in made for r in reads_of_one]
     assert {r[0] for r in rows} == {SHOWN.name, *(m.name for m in OTHERS)}

@@ -24,7 +24,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,7 +43,8 @@ from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, RUNS, ensure_tables, t
 from tests.cluster.jobs import VENV_BIN, spark_env, start, tail
 from tests.spark.test_bad_input import DAY0, SCHEMA, make_config, rows_of, standard_rows, write
 
-pytestmark = pytest.mark.spark
+# One worker runs the whole module: its fixtures (the reference, the processes) are built once.
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("faults-concurrency")]
 
 DAYS = 5  # days 0-1: the baseline; days 2-4: the windows
 WINDOWS = [Window(DAY0 + timedelta(days=d), DAY0 + timedelta(days=d + 1)) for d in (2, 3, 4)]
@@ -163,6 +164,7 @@ def commits_of(config: Config, spec: Any, operation: str) -> int:
 # --- 1. the same window at once ---------------------------------------------------------
 
 
+@pytest.mark.usefixtures("jobs")  # first: the processes' JVMs start while this test runs
 def test_same_window_eight_times_at_once_in_threads(spark: Any, shared: Shared,
                                                     tmp_path: Path) -> None:
     writers = 8
@@ -201,16 +203,53 @@ def kldrift_run(config_file: Path, window: Window) -> list[str]:
             "--start", window.start.isoformat(), "--end", window.end.isoformat()]
 
 
-def test_same_window_twice_at_once_in_processes(spark: Any, shared: Shared, tmp_path: Path) -> None:
-    config = config_at(shared, tmp_path)
-    argv = kldrift_run(_yaml(config, tmp_path / "monitors.yaml"), RACED)
-    jobs = [start(argv, tmp_path / f"job{i}.log", job_env()) for i in range(2)]
-    for i, job in enumerate(jobs):
-        assert job.wait(JOB_TIMEOUT_S) == 0, tail((tmp_path / f"job{i}.log").read_text())
+@dataclass(frozen=True)
+class Job:
+    config: Config
+    process: subprocess.Popen[str]
+    log: Path
+    marker: Path | None = None  # created where the job pauses to be killed
+
+
+KILL_POINTS = ("scan", "merge", "between_merges")
+
+
+@pytest.fixture(scope="module")
+def jobs(shared: Shared, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Every `kldrift run` process of this module, started together when the module begins:
+    two racing on one window, and one per kill point, each pausing there. Each JVM's start
+    overlaps the others' and the in-process tests before them; each case has its own copy of
+    the monitoring folder, so nothing but the racers shares a table."""
+    started: dict[str, Any] = {}
+    racers = tmp_path_factory.mktemp("racers")
+    config = config_at(shared, racers)
+    argv = kldrift_run(_yaml(config, racers / "monitors.yaml"), RACED)
+    started["racers"] = [Job(config, start(argv, racers / f"job{i}.log", job_env()),
+                             racers / f"job{i}.log") for i in range(2)]
+    for point in KILL_POINTS:
+        root = tmp_path_factory.mktemp(f"killed-{point}")
+        config, marker, log = config_at(shared, root), root / "paused", root / "job.log"
+        process = start(kldrift_run(_yaml(config, root / "monitors.yaml"), RACED), log,
+                        job_env(**{TEST_PAUSE_AT: f"{point}:{marker}"}))
+        started[point] = Job(config, process, log, marker)
+    yield started
+    for job in [*started["racers"], *(started[p] for p in KILL_POINTS)]:
+        if job.process.poll() is None:  # a failed test left it waiting at its pause
+            os.killpg(job.process.pid, signal.SIGKILL)
+            job.process.wait(JOB_TIMEOUT_S)
+
+
+def test_same_window_twice_at_once_in_processes(spark: Any, shared: Shared,
+                                                jobs: dict[str, Any]) -> None:
+    racers: list[Job] = jobs["racers"]
+    for job in racers:
+        assert job.process.wait(JOB_TIMEOUT_S) == 0, tail(job.log.read_text())
+    config = racers[0].config
     assert_as_reference(spark, shared, config, [RACED])
     runs = runs_by_id(spark, config)
     assert len(runs) == 2 and {r["status"] for r in runs.values()} == {contract.SUCCEEDED}
-    assert {r["owner"].split(":")[1] for r in runs.values()} == {str(j.pid) for j in jobs}
+    assert {r["owner"].split(":")[1] for r in runs.values()} == {
+        str(j.process.pid) for j in racers}
     assert commits_of(config, DRIFT_RESULTS, "MERGE") == 2
     print(f"2 writers in processes: conflicts retried "
           f"{sum(r['conflict_retries'] for r in runs.values())}")
@@ -242,15 +281,15 @@ def wait_for(marker: Path, job: subprocess.Popen[str], log: Path) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("point", ["scan", "merge", "between_merges"])
+@pytest.mark.parametrize("point", KILL_POINTS)
 def test_killed_job_leaves_whole_windows_and_a_failed_run(spark: Any, shared: Shared,
-                                                          tmp_path: Path, point: str) -> None:
-    config = config_at(shared, tmp_path)
-    marker, log = tmp_path / "paused", tmp_path / "job.log"
-    job = start(kldrift_run(_yaml(config, tmp_path / "monitors.yaml"), RACED), log,
-                job_env(**{TEST_PAUSE_AT: f"{point}:{marker}"}))
+                                                          jobs: dict[str, Any],
+                                                          point: str) -> None:
+    killed: Job = jobs[point]
+    job, config = killed.process, killed.config
+    assert killed.marker is not None
     try:
-        wait_for(marker, job, log)
+        wait_for(killed.marker, job, killed.log)
     finally:
         os.killpg(job.pid, signal.SIGKILL)  # the driver, its JVM and its Python workers
         job.wait(JOB_TIMEOUT_S)

@@ -172,16 +172,16 @@ def test_failed_windows_returns_exactly_the_failed_windows(spark: Any, checked: 
                                                            tmp_path: Path, table: str) -> None:
     config, outcomes = checked
     everything = [CLEAN, NULLS, OUTSIDE, EMPTY, UNCHECKED]
-    assert failed_windows(spark, config, "m", everything) == {
+    assert failed_windows(config, "m", everything) == {
         w.start: outcomes[w].failed for w in (NULLS, OUTSIDE, EMPTY)}
-    assert failed_windows(spark, config, "m", [CLEAN, UNCHECKED]) == {}
-    assert failed_windows(spark, config, "m", []) == {}
+    assert failed_windows(config, "m", [CLEAN, UNCHECKED]) == {}
+    assert failed_windows(config, "m", []) == {}
     # a window of another length starting at the same instant was never checked
-    assert failed_windows(spark, config, "m", [Window(NULLS.start, NULLS.end
+    assert failed_windows(config, "m", [Window(NULLS.start, NULLS.end
                                                       + timedelta(hours=1))]) == {}
     # no quality_results table at all yet
     fresh = make_config(tmp_path, table)
-    assert failed_windows(spark, fresh, "m", everything) == {}
+    assert failed_windows(fresh, "m", everything) == {}
 
 
 def test_the_latest_check_decides_and_a_rerun_replaces_rows(spark: Any, table: str,
@@ -197,7 +197,7 @@ def test_the_latest_check_decides_and_a_rerun_replaces_rows(spark: Any, table: s
     assert {r["run_id"] for r in rows} == {"second"}
     assert _by_check(rows)[(NOT_NULL, "amount")]["details"] == (
         "amount: not null (5.0% null, at most 10.0% allowed)")
-    assert failed_windows(spark, config, "m", [NULLS]) == {}
+    assert failed_windows(config, "m", [NULLS]) == {}
     runs = [r for r in read_table(spark, config.monitoring.path, RUNS).collect()
             if r["operation"] == "quality"]
     assert sorted((r["run_id"], r["status"], r["rows_scanned"]) for r in runs) == [
@@ -221,7 +221,7 @@ def test_a_dropped_monitored_column_fails_the_gate_not_the_job(spark: Any, table
     assert outcome.failed == ["dropped: column exists (missing from the table)"]
     assert {(r["expectation"], r["column_name"]) for r in outcome.results} == {
         (ROW_COUNT, ""), (COLUMN_EXISTS, "amount"), (COLUMN_EXISTS, "dropped"), (NOT_NULL, "ts")}
-    assert failed_windows(spark, config, "m", [CLEAN]) == {CLEAN.start: outcome.failed}
+    assert failed_windows(config, "m", [CLEAN]) == {CLEAN.start: outcome.failed}
 
 
 @pytest.mark.parametrize(("quality", "column", "fragment"), [

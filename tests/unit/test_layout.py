@@ -9,8 +9,8 @@ import kl_udfs
 
 PACKAGE = Path(kl_udfs.__file__).resolve().parent
 # A module imports only from its own layer or a lower one.
-LAYER = {"core": 0, "spark": 1, "quality": 2, "jobs": 3, "airflow": 4, "sql": 4, "demo": 5,
-         "cli": 6, "submit": 7}
+LAYER = {"core": 0, "lake": 1, "spark": 1, "quality": 2, "jobs": 3, "airflow": 4, "sql": 4,
+         "demo": 5, "cli": 6, "submit": 7}
 # The decisions are pure numpy/pandas; the config is read at DAG parse time.
 NOT_IN_CORE = ("pyspark", "airflow", "great_expectations", "delta", "deltalake", "dash", "plotly")
 

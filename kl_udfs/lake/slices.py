@@ -5,7 +5,8 @@ that delta-rs' DataFusion engine pushes into the scan: `drift_results` and `prof
 partitioned by monitor and window_start, so a page of the latest windows opens only their
 files, however long the history. Which windows a monitor has is read from the Delta log's
 partition values, without opening a Parquet file. The dashboard, `kldrift status`, the alert
-task and the source-triggered DAG's pending-window check all read through `Monitoring`.
+task, the source-triggered DAG's pending-window check and the jobs' small reads (running
+operations, the baseline, failed quality gates) all read through `Monitoring`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kl_udfs.core import contract
+from kl_udfs.core.config import Config
 
 # A window re-run against another baseline leaves a row per baseline: the latest one counts.
 RERUN_KEY = ("monitor", "column_name", "window_start")
@@ -119,6 +121,11 @@ class Monitoring:
         self._lock = threading.RLock()  # a server's requests share one instance
         # Called with each scan before it runs (tests check which files a page opens).
         self.on_scan: Callable[[Monitoring, Scan], None] | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> Monitoring:
+        """The monitoring tables of a config, with its object-storage options."""
+        return cls(config.monitoring.path, config.delta_rs_options())
 
     def uri(self, name: str) -> str:
         return f"{self.root}/{name}"

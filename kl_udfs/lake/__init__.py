@@ -1,0 +1,1 @@
+"""The monitoring tables read without a JVM (delta-rs): slices of them, by predicate."""
