@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from kl_udfs.core.late import FileChange, capped, from_counts, from_files, stats_change, touched
 from kl_udfs.core.windows import Window, split
@@ -62,3 +63,23 @@ def test_the_cap_keeps_the_newest_windows_and_reports_the_rest() -> None:
     assert late.windows == DAYS[2:] and late.skipped == DAYS[:2] and late.rows == 10
     assert late.groups == [DAYS[2:]]
     assert capped([Window(DAYS[0].start, DAYS[0].end)] * 3, 1, 400).windows == DAYS[:1]
+
+
+def test_late_data_is_recomputed_by_default_and_can_be_turned_off() -> None:
+    import pytest
+
+    from kl_udfs.core.config import parse_config
+    from kl_udfs.core.errors import KlDriftError
+
+    def monitor(**extra: object) -> dict[str, object]:
+        return {"monitors": [{"name": "m", "table": "/t", "timestamp_column": "ts",
+                              "baseline": {"start": "2026-01-01", "end": "2026-01-02"},
+                              **extra}]}
+
+    default = parse_config(monitor(), Path(".")).monitors[0]
+    assert (default.late_data, default.late_data_max_windows) == ("recompute", 400)
+    assert parse_config(monitor(late_data="ignore"), Path(".")).monitors[0].late_data == "ignore"
+    with pytest.raises(KlDriftError, match="late_data"):
+        parse_config(monitor(late_data="sometimes"), Path("."))
+    with pytest.raises(KlDriftError, match="late_data_max_windows"):
+        parse_config(monitor(late_data_max_windows=0), Path("."))
