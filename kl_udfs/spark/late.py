@@ -157,10 +157,16 @@ def _file_changes(spark: SparkSession, monitor: Monitor, since: int,
     range and rows; the log's commit files must still be there (log retention: 30 days)."""
     location = _location(spark, monitor)
     commits = [f"{location}/_delta_log/{v:020d}.json" for v in range(since + 1, version + 1)]
-    actions = spark.read.schema(_ACTIONS).json(commits)
-    rows = [r for kind in ("add", "remove") for r in actions
-            .where(F.col(kind).isNotNull() & F.col(f"{kind}.dataChange"))
-            .select(f"{kind}.*").collect()]
+    try:
+        actions = spark.read.schema(_ACTIONS).json(commits)
+        rows = [r for kind in ("add", "remove") for r in actions
+                .where(F.col(kind).isNotNull() & F.col(f"{kind}.dataChange"))
+                .select(f"{kind}.*").collect()]
+    except Exception as error:  # commit files cleaned up past the log's retention
+        log.warning("monitor %s: commits %d-%d of %s unreadable (%s): every computed window "
+                    "is recomputed", monitor.name, since + 1, version, location,
+                    str(error).splitlines()[0] if str(error) else repr(error))
+        return [FileChange(None, None, None)]
     column = monitor.timestamp_column
     changes, unplaced = [], []
     for r in rows:

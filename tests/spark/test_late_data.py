@@ -168,3 +168,12 @@ def test_the_change_data_feed_counts_changed_rows_exactly(spark: Any, lake: Lake
     # 20 appended, 10 deleted; the log would count the rewritten day-5 files' rows (190)
     assert (row["recomputed_windows"], row["late_rows"]) == ([day(3), day(5), day(6)], 30)
     assert all(run_ids(spark, config)[day(d)] == {done.run_id} for d in (3, 5, 6))
+
+
+def test_commits_past_the_log_retention_touch_every_window(spark: Any, lake: Lake) -> None:
+    from kl_udfs.core.late import FileChange, touched
+    from kl_udfs.spark.late import _file_changes
+
+    gone = _file_changes(spark, lake.config.monitors[0], 1000, 1001)  # no such commit files
+    assert gone == [FileChange(None, None, None)]
+    assert touched(gone[0], [NEXT]) == [NEXT]
