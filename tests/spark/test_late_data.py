@@ -60,7 +60,8 @@ class Lake:
 @pytest.fixture(scope="module")
 def lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """Two tables partitioned by day (as tables whose old partitions get overwritten are),
-    one with the Change Data Feed on; one baseline; days 2-7 backfilled in each."""
+    one with the Change Data Feed on; one baseline; days 2-7 backfilled. Both tables hold
+    the same rows at the same version (0), so the feed's monitoring folder is a copy."""
     root = tmp_path_factory.mktemp("late")
     frame = spark.createDataFrame(standard_rows(DAYS), SCHEMA).withColumn("day", F.to_date("ts"))
     frame.write.format("delta").partitionBy("day").save(str(root / "source"))
@@ -68,11 +69,10 @@ def lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Lake:
         .option("delta.enableChangeDataFeed", "true").save(str(root / "fed"))
     config = make_config(root / "monitored", str(root / "source"), exclude_columns=["day"])
     build_baseline(spark, config, "m")
-    for copy in ("fresh", "fed"):
-        shutil.copytree(root / "monitored" / "monitoring", root / copy / "monitoring")
+    shutil.copytree(root / "monitored" / "monitoring", root / "fresh" / "monitoring")
+    backfill(spark, config, "m", day(2), day(8))
+    shutil.copytree(root / "monitored" / "monitoring", root / "fed" / "monitoring")
     feed = make_config(root / "fed", str(root / "fed"), exclude_columns=["day"])
-    for computed in (config, feed):
-        backfill(spark, computed, "m", day(2), day(8))
     return Lake(config, make_config(root / "fresh", str(root / "source"),
                                     exclude_columns=["day"]), feed)
 
