@@ -233,6 +233,9 @@ def run(args: argparse.Namespace) -> int:
                             for r in sorted(rows, key=lambda r: r["column_name"])]}))
             return 0
         print(f"window {done.windows[0]}: {done.rows_scanned} rows, run {done.run_id}")
+        if done.recomputed:
+            print(f"recomputed {len(done.recomputed)} earlier window(s) whose rows changed: "
+                  + ", ".join(w.start.isoformat() for w in done.recomputed))
         print(reads.status_table(config, args.monitor))
     elif args.command == "backfill":
         began = time.monotonic()

@@ -22,6 +22,7 @@ from kl_udfs.core import contract, environment
 from kl_udfs.core.config_errors import Origin, config_error, key_lines
 from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.late import DEFAULT_LATE_WINDOWS
 from kl_udfs.core.policy import LEARNED, Learning, Policy, Seasonality
 from kl_udfs.core.storage import SCHEMES, ObjectStorage, is_object_store
 from kl_udfs.core.windows import CALENDAR_UNITS, UNITS, Cadence, parse_cadence, parse_instant
@@ -315,6 +316,13 @@ class Monitor(_Model):
         "Airflow: `window` runs the drift DAG once a window, on its cron; `source` runs it on "
         "each event of the source table's Asset (the outlet of the task that loads it), for "
         "every complete window not computed yet"))
+    late_data: Literal["recompute", "ignore"] = Field("recompute", description=(
+        "rows that change windows already computed (a late append, a backfilled fix, an "
+        "overwritten partition): `recompute` those windows in the next `run`; `ignore` leaves "
+        "them as computed"))
+    late_data_max_windows: int = Field(DEFAULT_LATE_WINDOWS, ge=1, description=(
+        "most changed windows one `run` recomputes: the newest ones; the rest are left as "
+        "they were and counted in `runs.late_windows_skipped`"))
     source_asset: str | None = Field(None, min_length=1, description=(
         "the Asset URI of the source table for `schedule: source`; null: the table's location "
         "(`s3://…`, `file:///…`), which a catalog table does not have"))

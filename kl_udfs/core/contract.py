@@ -208,7 +208,7 @@ STRUCTS: dict[str, tuple[Column, ...]] = {
     ),
 }
 SCALARS = ("string", "double", "long", "int", "boolean", "timestamp")
-TYPES = (*SCALARS, *(f"array<{t}>" for t in ("string", "double", "long", *STRUCTS)))
+TYPES = (*SCALARS, *(f"array<{t}>" for t in ("string", "double", "long", "timestamp", *STRUCTS)))
 
 
 @dataclass(frozen=True)
@@ -376,6 +376,16 @@ RUNS = Table("runs", (
        "the process that ran it, `host:pid:start` (start: the process's start time in clock "
        "ticks since boot, `-` where unknown): how a `running` row whose process is gone is "
        "told apart"),
+    # Added with late data (docs/reliability.md#late-data); older tables gain them likewise.
+    _c("source_version", "long", "the monitored table's Delta version the operation read"),
+    _c("late_rows", "long",
+       "a run: rows changed since the previous run's `source_version` in windows already "
+       "computed (Change Data Feed: exact; otherwise the rows of the changed files)"),
+    _c("recomputed_windows", "array<timestamp>",
+       "a run: starts of the already-computed windows it recomputed because their rows changed"),
+    _c("late_windows_skipped", "int",
+       "a run: changed windows left as they were, past `late_data_max_windows` (the oldest "
+       "ones; recompute them with a backfill)"),
 ), ("run_id",), ("monitor",), "one row per job run, failed ones included")
 
 QUALITY_RESULTS = Table("quality_results", (

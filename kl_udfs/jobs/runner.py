@@ -8,28 +8,32 @@ the moment the monitoring tables exist, then its outcome (kl_udfs/spark/runs.py)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pyspark.sql import SparkSession
 
-from kl_udfs.core.config import Config
+from kl_udfs.core.config import Config, Monitor
 from kl_udfs.core.errors import KlDriftError
+from kl_udfs.core.late import NO_LATE
 from kl_udfs.core.windows import Window
 from kl_udfs.quality.gate import failed_windows
 from kl_udfs.spark.baseline import baseline_id as make_baseline_id
 from kl_udfs.spark.baseline import learn_and_count
 from kl_udfs.spark.columns import check_timestamp
 from kl_udfs.spark.drift import RunContext, compute_drift
+from kl_udfs.spark.late import late_windows
 from kl_udfs.spark.pause import pause_here, paused_in
 from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
-from kl_udfs.spark.source import files_present, open_table
-from kl_udfs.spark.store import load_baseline, save_baseline
+from kl_udfs.spark.source import OpenedTable, files_present, open_table
+from kl_udfs.spark.store import StoredBaseline, load_baseline, save_baseline
 from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, ensure_tables, merge
 
 DEFAULT_BATCH_WINDOWS = 31
+log = logging.getLogger(__name__)
 
 
 def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> str:
@@ -58,14 +62,20 @@ def build_baseline(spark: SparkSession, config: Config, monitor_name: str) -> st
 class WindowsDone:
     run_id: str
     windows: list[Window]
-    rows_scanned: int
+    rows_scanned: int  # of `windows`
     baseline_id: str
+    recomputed: list[Window] = field(default_factory=list)  # late data's, before `windows`
 
 
 def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
                     windows: list[Window], baseline_id: str | None = None,
                     operation: str = "run") -> WindowsDone:
-    """Profiles and drift rows of consecutive windows, from one pass over the table."""
+    """Profiles and drift rows of consecutive windows, from one pass over the table.
+
+    A `run` first recomputes the already-computed windows whose rows changed since the
+    previous run (late data, kl_udfs/spark/late.py), one pass per run of consecutive ones, so
+    the new windows' rolling baselines see them; a backfill recomputes only what it is given.
+    """
     monitor = config.monitor(monitor_name)
     record = RunRecord(monitor.name, monitor.table, operation,
                        window_start=windows[0].start, window_end=windows[-1].end,
@@ -77,31 +87,53 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
         baseline = load_baseline(config, monitor, baseline_id)
         record.baseline_id, record.columns = baseline.baseline_id, len(baseline.bins)
         opened = open_table(spark, monitor)
+        record.source_version = opened.version
         check_timestamp(monitor, opened.df.schema, windows)
-        failures = failed_windows(config, monitor.name, windows)
-        ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
-        with files_present(monitor):
-            frames = compute_drift(spark, ctx, paused_in(opened.df, "scan"),
-                                   config.monitoring.path, monitor.table, monitor.smoothing)
-        try:
-            partitions: dict[str, Sequence[object]] = {
-                "monitor": [monitor.name], "window_start": [w.start for w in windows]}
-            profiles, drift = frames.profiles.cache(), frames.drift.cache()
-            record.rows_scanned = frames.rows_read
-            drift.count()  # computed in full before the first write
-            # drift_results last: its commit is the one that makes the batch's windows exist
-            # (kl_udfs/spark/integrity.py); a job killed between the two leaves only profiles,
-            # which readers ignore and the next run of those windows replaces.
-            root = config.monitoring.path
-            record.conflict_retries += merge(spark, root, PROFILES,
-                                             paused_in(profiles, "merge"), partitions)
-            pause_here("between_merges")
-            record.conflict_retries += merge(spark, root, DRIFT_RESULTS, drift, partitions)
-            profiles.unpersist()
-            drift.unpersist()
-        finally:
-            frames.release()
-    return WindowsDone(record.run_id, windows, record.rows_scanned, baseline.baseline_id)
+        late = NO_LATE
+        if operation == "run":
+            late = late_windows(spark, config, monitor, opened.version, baseline.baseline_id,
+                                windows)
+            record.late_rows, record.late_windows_skipped = late.rows, len(late.skipped)
+            record.recomputed_windows = [w.start for w in late.windows]
+            if late.skipped:
+                log.warning("monitor %s: %d changed windows from %s to %s left as they were "
+                            "(late_data_max_windows %d); a backfill over them recomputes them",
+                            monitor.name, len(late.skipped), late.skipped[0].start,
+                            late.skipped[-1].end, monitor.late_data_max_windows)
+        for group in [*late.groups, windows]:
+            scanned = _write_windows(spark, config, monitor, baseline, opened, group, record)
+            record.rows_scanned += scanned
+    return WindowsDone(record.run_id, windows, scanned, baseline.baseline_id,
+                       late.windows)
+
+
+def _write_windows(spark: SparkSession, config: Config, monitor: Monitor,
+                   baseline: StoredBaseline, opened: OpenedTable, windows: list[Window],
+                   record: RunRecord) -> int:
+    """One pass over consecutive windows, their two MERGEs; returns the rows read."""
+    failures = failed_windows(config, monitor.name, windows)
+    ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
+    with files_present(monitor):
+        frames = compute_drift(spark, ctx, paused_in(opened.df, "scan"),
+                               config.monitoring.path, monitor.table, monitor.smoothing)
+    try:
+        partitions: dict[str, Sequence[object]] = {
+            "monitor": [monitor.name], "window_start": [w.start for w in windows]}
+        profiles, drift = frames.profiles.cache(), frames.drift.cache()
+        drift.count()  # computed in full before the first write
+        # drift_results last: its commit is the one that makes the batch's windows exist
+        # (kl_udfs/spark/integrity.py); a job killed between the two leaves only profiles,
+        # which readers ignore and the next run of those windows replaces.
+        root = config.monitoring.path
+        record.conflict_retries += merge(spark, root, PROFILES,
+                                         paused_in(profiles, "merge"), partitions)
+        pause_here("between_merges")
+        record.conflict_retries += merge(spark, root, DRIFT_RESULTS, drift, partitions)
+        profiles.unpersist()
+        drift.unpersist()
+    finally:
+        frames.release()
+    return frames.rows_read
 
 
 def backfill(spark: SparkSession, config: Config, monitor_name: str, start: datetime,

@@ -98,6 +98,10 @@ class RunRecord:
     error: str | None = None
     conflict_retries: int = 0
     owner: str = field(default_factory=owner)
+    source_version: int | None = None
+    late_rows: int | None = None
+    recomputed_windows: list[datetime] | None = None
+    late_windows_skipped: int | None = None
     row_written: bool = False  # the `running` row is in `runs`: the outcome replaces it
 
 

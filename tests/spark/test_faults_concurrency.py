@@ -338,7 +338,8 @@ def test_runs_table_of_an_older_version_gains_the_new_columns(spark: Any,
     from pyspark.sql import types as T
 
     path = table_path(str(tmp_path), RUNS)
-    new = {"conflict_retries", "owner"}
+    new = {"conflict_retries", "owner", "source_version", "late_rows", "recomputed_windows",
+           "late_windows_skipped"}
     old = T.StructType([f for f in RUNS.schema.fields if f.name not in new])
     DeltaTable.create(spark).location(path).addColumns(old).partitionedBy("monitor").execute()
     spark.createDataFrame([("r1", "m", "succeeded")], "run_id string, monitor string, "
@@ -347,3 +348,4 @@ def test_runs_table_of_an_older_version_gains_the_new_columns(spark: Any,
     rows = spark.read.format("delta").load(path).collect()
     assert new <= set(rows[0].asDict()) and len(rows) == 1
     assert (rows[0]["run_id"], rows[0]["conflict_retries"], rows[0]["owner"]) == ("r1", None, None)
+    assert rows[0]["recomputed_windows"] is None and rows[0]["source_version"] is None
