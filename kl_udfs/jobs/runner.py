@@ -28,7 +28,8 @@ from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import files_present, open_table
 from kl_udfs.spark.store import load_baseline, save_baseline
-from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, ensure_tables, merge
+from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, VOLUME_RESULTS, ensure_tables, merge
+from kl_udfs.spark.volume import SourceCommit, volume_rows
 
 DEFAULT_BATCH_WINDOWS = 31
 
@@ -66,7 +67,7 @@ class WindowsDone:
 def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
                     windows: list[Window], baseline_id: str | None = None,
                     operation: str = "run") -> WindowsDone:
-    """Profiles and drift rows of consecutive windows, from one pass over the table."""
+    """Profiles, volume and drift rows of consecutive windows, from one pass over the table."""
     monitor = config.monitor(monitor_name)
     record = RunRecord(monitor.name, monitor.table, operation,
                        window_start=windows[0].start, window_end=windows[-1].end,
@@ -92,12 +93,18 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
             per_column = profiles.groupBy("column_name").agg(F.sum("count")).first()
             record.rows_scanned = int(per_column[1] or 0) if per_column else 0
             drift.count()  # computed in full before the first write
-            # drift_results last: its commit is the one that makes the batch's windows exist
-            # (kl_udfs/spark/integrity.py); a job killed between the two leaves only profiles,
-            # which readers ignore and the next run of those windows replaces.
             root = config.monitoring.path
+            source = SourceCommit(opened.version, opened.committed_at)
+            volume = volume_rows(spark, root, monitor, windows, profiles, source,
+                                 record.run_id, record.started_at)
+            # drift_results last: its commit is the one that makes the batch's windows exist
+            # (kl_udfs/spark/integrity.py); a job killed before it leaves profiles and volume
+            # rows, which the next run of those windows replaces.
             record.conflict_retries += merge(spark, root, PROFILES,
                                              paused_in(profiles, "merge"), partitions)
+            if volume is not None:
+                record.conflict_retries += merge(spark, root, VOLUME_RESULTS, volume,
+                                                 partitions)
             pause_here("between_merges")
             record.conflict_retries += merge(spark, root, DRIFT_RESULTS, drift, partitions)
             profiles.unpersist()
