@@ -307,7 +307,11 @@ class Freshness(_Model):
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_duration(value)
+            try:
+                parse_duration(value)
+            except ValueError:
+                raise ValueError(f"max_age '{value}' is not '<n> <unit>' with unit in "
+                                 f"{', '.join(UNITS)}") from None
         return value
 
     @property

@@ -41,10 +41,20 @@ from kl_udfs.core.policy import Seasonality, VolumeSettings
 
 MAD_SCALE = 1.4826  # the MAD of a normal sample times this estimates its standard deviation
 MAD_EFFICIENCY = 0.37  # the MAD's efficiency against the standard deviation, for normal data
-VOLUME_COLUMNS = ("window_start", "row_count", "expected_count", "expected_low", "expected_high",
-                  "history_windows", "status", "reason")
 WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
             "Sundays")
+
+
+@dataclass(frozen=True)
+class VolumeVerdict:
+    window_start: datetime
+    row_count: int
+    history_windows: int
+    status: str
+    reason: str
+    expected_count: float | None = None  # None without enough history
+    expected_low: float | None = None
+    expected_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +103,8 @@ def _previous(start: datetime, seasonality: Seasonality, count: int) -> str:
 
 
 def judge_volume(counts: pd.DataFrame, targets: Sequence[datetime],
-                 settings: VolumeSettings) -> pd.DataFrame:
-    """The volume verdict of each target window (VOLUME_COLUMNS, oldest first).
+                 settings: VolumeSettings) -> list[VolumeVerdict]:
+    """The volume verdict of each target window, oldest first.
 
     `counts` holds (window_start, row_count) of the targets and of the earlier windows known;
     each target is predicted from the windows before it, the earlier targets included, so a
@@ -112,29 +122,26 @@ def judge_volume(counts: pd.DataFrame, targets: Sequence[datetime],
         history = earlier[-settings.history_windows:]
         count = int(values[position])
         rows.append(_verdict(target, count, history, settings))
-    return pd.DataFrame(rows, columns=list(VOLUME_COLUMNS))
+    return rows
 
 
 def _verdict(start: datetime, count: int, history: np.ndarray,
-             settings: VolumeSettings) -> dict[str, object]:
+             settings: VolumeSettings) -> VolumeVerdict:
     used = _previous(start, settings.seasonality, len(history))
-    row: dict[str, object] = {"window_start": start, "row_count": count,
-                              "history_windows": len(history), "expected_count": None,
-                              "expected_low": None, "expected_high": None}
     if len(history) < max(settings.min_history, 2):
         needed = f"{used}, {settings.min_history} needed"
         if count == 0:
-            return {**row, "status": NO_DATA, "reason": f"no rows, and too little history to "
-                                                        f"expect any ({needed})"}
-        return {**row, "status": INSUFFICIENT, "reason": f"{count:,} rows; too little history "
-                                                         f"to judge ({needed})"}
+            return VolumeVerdict(start, count, len(history), NO_DATA,
+                                 f"no rows, and too little history to expect any ({needed})")
+        return VolumeVerdict(start, count, len(history), INSUFFICIENT,
+                             f"{count:,} rows; too little history to judge ({needed})")
     p = predict(history)
     expected, low, high = float(p.expected), float(p.low), float(p.high)
     status = DRIFT if bool(outside(np.array(count), p)) else OK
     said = "no rows" if count == 0 else f"{count:,} rows"
-    return {**row, "expected_count": expected, "expected_low": low, "expected_high": high,
-            "status": status, "reason": f"{said}, expected {expected:,.0f} ({low:,.0f}–"
-                                        f"{high:,.0f}) from {used}"}
+    return VolumeVerdict(start, count, len(history), status,
+                         f"{said}, expected {expected:,.0f} ({low:,.0f}–{high:,.0f}) from {used}",
+                         expected, low, high)
 
 
 def freshness(committed_at: datetime | None, now: datetime,

@@ -14,7 +14,6 @@ from pyspark.sql import functions as F
 from kl_udfs.core.config import Monitor
 from kl_udfs.core.errors import KlDriftError
 
-
 _EPOCH = datetime(1970, 1, 1)
 
 

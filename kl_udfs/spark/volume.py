@@ -73,10 +73,9 @@ def volume_rows(spark: SparkSession, root: str, monitor: Monitor, windows: Seque
     def text(value: datetime | None) -> str | None:
         return None if value is None else value.isoformat(sep=" ")
 
-    rows = [(text(r.window_start), text(ends[r.window_start]), int(r.row_count),
-             _number(r.expected_count), _number(r.expected_low), _number(r.expected_high),
-             int(r.history_windows), r.status, r.reason)
-            for r in judged.itertuples(index=False)]
+    rows = [(text(v.window_start), text(ends[v.window_start]), v.row_count, v.expected_count,
+             v.expected_low, v.expected_high, v.history_windows, v.status, v.reason)
+            for v in judged]
     frame = spark.createDataFrame(rows, "ws string, we string, row_count long, "
                                         "expected_count double, expected_low double, "
                                         "expected_high double, history_windows int, "
@@ -93,7 +92,3 @@ def volume_rows(spark: SparkSession, root: str, monitor: Monitor, windows: Seque
         "computed_at": F.lit(text(computed_at)).cast("timestamp"),
     }
     return frame.withColumns(stamp).select(*VOLUME_RESULTS.schema.fieldNames())
-
-
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]

@@ -79,7 +79,8 @@ def test_half_the_rows_is_drift_and_steady_windows_are_ok(
     # the half day is in the next windows' history; their median is still 40
     assert rows[HALF_DAY + 1]["expected_count"] == pytest.approx(40.0)
     assert rows[0]["expected_count"] is None
-    assert rows[0]["reason"] == "40 rows; too little history to judge (0 previous windows, 7 needed)"
+    assert rows[0]["reason"] == ("40 rows; too little history to judge (0 previous windows, 7 "
+                                 "needed)")
 
 
 def test_a_source_committed_long_before_the_run_is_stale(
