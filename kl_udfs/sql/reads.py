@@ -70,8 +70,8 @@ def volume_problems(row: dict[str, Any]) -> list[str]:
 
 
 def volume_notes(config: Config, monitor: str | None = None) -> list[str]:
-    """One line per problem of each monitor's latest window's volume row (`kldrift status`);
-    only the rows from that window on are read."""
+    """One line per problem of the volume row of each monitor's latest window (the latest with
+    drift rows: `kldrift status`); only the rows from that window on are read."""
     tables = monitoring(config)
     names = [monitor] if monitor else sorted(tables.monitors())
     notes = []
@@ -79,7 +79,9 @@ def volume_notes(config: Config, monitor: str | None = None) -> list[str]:
         starts = tables.windows(name)
         if not starts:
             continue
-        for row in tables.volume(name, Span(starts[-1], None)).to_pylist():
+        latest = [r for r in tables.volume(name, Span(starts[-1], None)).to_pylist()
+                  if naive_utc(r["window_start"]) == starts[-1]]  # not a pending later one
+        for row in latest:
             notes += [f"{name} [{naive_utc(row['window_start'])}, "
                       f"{naive_utc(row['window_end'])}) {problem}"
                       for problem in volume_problems(row)]
