@@ -13,9 +13,11 @@ from pyspark.sql import functions as F
 from scipy import stats
 
 from kl_udfs.core.config import Config, parse_config
-from kl_udfs.core.contract import DRIFT, INSUFFICIENT, OK, STALE, VOLUME_LEVEL
+from kl_udfs.core.contract import DRIFT, FRESH, INSUFFICIENT, OK, STALE, VOLUME_LEVEL
+from kl_udfs.core.windows import Window
 from kl_udfs.jobs.runner import backfill, build_baseline
-from kl_udfs.spark.tables import VOLUME_RESULTS, read_table
+from kl_udfs.spark.tables import PROFILES, VOLUME_RESULTS, read_table
+from kl_udfs.spark.volume import SourceCommit, volume_rows
 
 pytestmark = pytest.mark.spark
 
@@ -41,8 +43,8 @@ def written(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Confi
         "volume": {"history_windows": HISTORY, "min_history": MIN_HISTORY},
         "freshness": {"max_age": "2 days"}}]}, root)
     build_baseline(spark, config, "m")
-    # Two batches: the second predicts from the first's stored windows and from its own.
-    backfill(spark, config, "m", DAY0, DAY0 + timedelta(days=DAYS), batch_windows=20)
+    # One batch: each window is predicted from the earlier windows of the same batch.
+    backfill(spark, config, "m", DAY0, DAY0 + timedelta(days=DAYS), batch_windows=DAYS)
     stored = (read_table(spark, config.monitoring.path, VOLUME_RESULTS)
               .withColumn("start_s", F.unix_seconds("window_start"))
               .withColumn("committed_s", F.unix_seconds("source_committed_at"))
@@ -91,3 +93,22 @@ def test_a_source_committed_long_before_the_run_is_stale(
     assert {datetime(1970, 1, 1) + timedelta(seconds=r["committed_s"]) for r in rows} == {
         COMMITTED}
     assert {r["max_age_s"] for r in rows} == {2 * 86_400}
+
+
+def test_a_later_run_predicts_from_the_stored_windows_as_the_backfill_did(
+        spark: Any, written: tuple[Config, list[Any]]) -> None:
+    """The last window again, alone (as a daily run): its history is read from the stored
+    profiles. Judged a day after the commit, within max_age: fresh."""
+    config, rows = written
+    root, last = config.monitoring.path, DAY0 + timedelta(days=DAYS - 1)
+    window = Window(last, last + timedelta(days=1))
+    profiles = read_table(spark, root, PROFILES).where(
+        F.col("window_start") == F.lit(last.isoformat(sep=" ")).cast("timestamp"))
+    frame = volume_rows(spark, root, config.monitor("m"), [window], profiles,
+                        SourceCommit(0, COMMITTED), "again", COMMITTED + timedelta(days=1))
+    assert frame is not None
+    (again,) = frame.collect()
+    columns = ("row_count", "expected_count", "expected_low", "expected_high",
+               "history_windows", "status", "reason")
+    assert [again[c] for c in columns] == [rows[-1][c] for c in columns]
+    assert again["freshness_status"] == FRESH
