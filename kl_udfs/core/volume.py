@@ -13,7 +13,7 @@ holds the odd outage or replay, so the prediction is made robustly on log counts
 
 A count outside it is `drift`. The false-alarm rate and the power this gives on simulated
 negative-binomial counts are in docs/verdicts.md (tests/unit/test_volume.py measures them).
-Pure numpy/pandas: the Spark layer only counts the rows.
+numpy, pandas and scipy only: the Spark layer only counts the rows.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def open_table(spark: SparkSession, monitor: Monitor, version: int | None = None
             df = reader.table(monitor.table)
         read_version, committed_at = version, None
         if read_version is None:
-            # Epoch seconds, not a timestamp: collected timestamps take the driver's time zone.
+            # Epoch microseconds, not a timestamp: a collected timestamp takes the local zone.
             latest = delta.history(1).select(
                 "version", F.unix_micros(F.col("timestamp")).alias("micros")).first()
             read_version = int(latest[0]) if latest else None
