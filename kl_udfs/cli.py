@@ -201,6 +201,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "status":  # delta-rs reads it: no JVM to start
         print(reads.render_status(reads.status_rows(config, args.monitor), args.format))
+        if args.format != "json":  # JSON stays the one array of column rows
+            for note in reads.volume_notes(config, args.monitor):
+                print(f"volume: {note}")
         return 0
     spark = _spark(args, config)
     if args.command == "baseline":

@@ -1,6 +1,7 @@
-"""Drift alerts: one JSON message for a window's drift rows (read by `kl_udfs.sql.reads`).
+"""Alerts: one JSON message for a window's drift rows, one for its volume or freshness problem
+(read by `kl_udfs.sql.reads`).
 
-The message is Slack-compatible (a top-level "text") and carries the structured facts
+A message is Slack-compatible (a top-level "text") and carries the structured facts
 (monitor, window, drifted columns with the rules that fired, their reason in words, PSI,
 q-value and top contributing bins) for any other receiver.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from kl_udfs.core.config import Config
 from kl_udfs.core.contract import DRIFT as DRIFT_STATUS
 from kl_udfs.core.windows import Window
-from kl_udfs.sql.reads import naive_utc, rows_between
+from kl_udfs.sql.reads import naive_utc, rows_between, volume_between, volume_problems
 
 
 def _share(value: float | None) -> str:
@@ -58,6 +59,26 @@ def drift_message(monitor: str, start: datetime, end: datetime,
             "columns": columns}
 
 
+def volume_message(monitor: str, start: datetime, end: datetime,
+                   row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One message for the window's volume drift or stale source, or None when neither."""
+    problems = volume_problems(row) if row is not None else []
+    if row is None or not problems:
+        return None
+    window = f"[{naive_utc(start).isoformat()}, {naive_utc(end).isoformat()})"
+    text = f"kl-drift: volume or freshness of {monitor} in {window}\n" + "\n".join(
+        f"• {p}" for p in problems)
+    committed = row["source_committed_at"]
+    return {"kind": "volume", "text": text, "monitor": monitor,
+            "window_start": naive_utc(start).isoformat(), "window_end": naive_utc(end).isoformat(),
+            "status": row["status"], "reason": row["reason"], "row_count": row["row_count"],
+            "expected_count": row["expected_count"], "expected_low": row["expected_low"],
+            "expected_high": row["expected_high"], "freshness_status": row["freshness_status"],
+            "source_committed_at": None if committed is None else
+            naive_utc(committed).isoformat(),
+            "source_version": row["source_version"]}
+
+
 def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> int:
     """POST the message as JSON; raises on a non-2xx answer so the task retries."""
     request = urllib.request.Request(url, data=json.dumps(message).encode(),
@@ -69,22 +90,33 @@ def post(url: str, message: dict[str, Any], timeout: float = 10.0) -> int:
 
 def alert_messages(config: Config, monitor: str,
                    windows: list[Window]) -> tuple[list[dict[str, Any]], int]:
-    """One message per window that drifted, oldest first, and the count of rows read."""
+    """Per window, oldest first: a message when columns drifted (kind `drift`) and one when
+    its row count drifted or the source was stale (kind `volume`); and the count of drift
+    rows read."""
     rows = rows_between(config, monitor, windows[0].start, windows[-1].end)
+    volumes = volume_between(config, monitor, windows[0].start, windows[-1].end)
+
+    def of(window: Window, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in found if naive_utc(r["window_start"]) == window.start
+                and naive_utc(r["window_end"]) == window.end]
+
     messages = []
     for window in windows:
-        mine = [r for r in rows if naive_utc(r["window_start"]) == window.start
-                and naive_utc(r["window_end"]) == window.end]
-        message = drift_message(monitor, window.start, window.end, mine)
-        if message is not None:
-            messages.append(message)
+        volume = of(window, volumes)
+        for message in (drift_message(monitor, window.start, window.end, of(window, rows)),
+                        volume_message(monitor, window.start, window.end,
+                                       volume[0] if volume else None)):
+            if message is not None:
+                messages.append(message)
     return messages, len(rows)
 
 
 def asset_extra(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The drift asset event's payload: the latest drifted window and, per drifted column,
     what fired and its figures, so a consumer (a retraining DAG) need not read the tables to
-    decide; `drifted_windows` lists every window of the run that drifted."""
+    decide; `drifted_windows` lists every window of the run that drifted. Only `drift`
+    messages count: a volume or freshness problem asks for no retraining."""
+    messages = [m for m in messages if m["kind"] == "drift"]
     latest = messages[-1]
     return {"monitor": latest["monitor"], "window_start": latest["window_start"],
             "window_end": latest["window_end"],

@@ -234,6 +234,9 @@ def drift_tasks(monitor: Monitor, config: Config, config_path: Path,
         notifier = KlDriftWebhookNotifier(monitor.name, conn_id)
         for message in messages:
             notifier.send(message)
+        if not any(m["kind"] == "drift" for m in messages):  # volume or freshness only
+            raise AirflowSkipException(f"no drift in {rows} column rows; {len(messages)} "
+                                       "volume or freshness alert(s) posted")
         if outlet_events is not None:
             outlet_events[asset].extra = asset_extra(messages)
         return messages

@@ -23,9 +23,16 @@ from kl_udfs.core.config_errors import Origin, config_error, key_lines
 from kl_udfs.core.defaults import DEFAULT_PSEUDO_COUNT
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.late import DEFAULT_LATE_WINDOWS
-from kl_udfs.core.policy import LEARNED, Learning, Policy, Seasonality
+from kl_udfs.core.policy import LEARNED, Learning, Policy, Seasonality, VolumeSettings
 from kl_udfs.core.storage import SCHEMES, ObjectStorage, is_object_store
-from kl_udfs.core.windows import CALENDAR_UNITS, UNITS, Cadence, parse_cadence, parse_instant
+from kl_udfs.core.windows import (
+    CALENDAR_UNITS,
+    UNITS,
+    Cadence,
+    parse_cadence,
+    parse_duration,
+    parse_instant,
+)
 
 
 class _Model(BaseModel):
@@ -264,6 +271,55 @@ class Quality(_Model):
         return value
 
 
+_VOLUME = VolumeSettings()
+
+
+class Volume(_Model):
+    """The volume verdict of each window: its row count against the prediction interval the
+    monitor's earlier windows give (kl_udfs/core/volume.py, docs/verdicts.md), written to
+    `volume_results`."""
+
+    enabled: bool = Field(True, description="judge each window's row count")
+    history_windows: int = Field(_VOLUME.history_windows, ge=2, description=(
+        "latest earlier windows (of the same weekday or hour with `seasonality`) the "
+        "prediction is made from"))
+    min_history: int = Field(_VOLUME.min_history, ge=2, description=(
+        "earlier windows needed before a count is judged; until then it is `insufficient`"))
+    seasonality: Seasonality | None = Field(None, description=(
+        "predict each window from earlier windows of the same weekday or hour of the day; "
+        "null: `thresholds.learned.seasonality` when thresholds are learned, else `none`"))
+
+    @model_validator(mode="after")
+    def _enough_history(self) -> Self:
+        if self.min_history > self.history_windows:
+            raise ValueError(f"volume min_history ({self.min_history}) cannot exceed "
+                             f"history_windows ({self.history_windows})")
+        return self
+
+
+class Freshness(_Model):
+    """How recent the monitored table's last Delta commit must be when a window is computed."""
+
+    max_age: str | None = Field(None, examples=["36 hours", "2 days"], description=(
+        "the longest time since the table's last commit, `<n> <unit>`, before its windows are "
+        "`stale` (and alerted); null: recorded, not judged"))
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_duration(value)
+            except ValueError:
+                raise ValueError(f"max_age '{value}' is not '<n> <unit>' with unit in "
+                                 f"{', '.join(UNITS)}") from None
+        return value
+
+    @property
+    def max_age_delta(self) -> timedelta | None:
+        return None if self.max_age is None else parse_duration(self.max_age)
+
+
 def _or_learned(schema: dict[str, Any]) -> None:
     """`thresholds: learned` is short for `{learned: {}}` (_ThresholdsBase._learned_shorthand)."""
     ref = {key: schema.pop(key) for key in ("$ref", "anyOf") if key in schema}
@@ -309,6 +365,10 @@ class Monitor(_Model):
         "per column name, thresholds that replace the monitor's"))
     quality: Quality = Field(default_factory=Quality, description=(
         "the data-quality gate each window is checked with"))
+    volume: Volume = Field(default_factory=Volume, description=(
+        "the row-count verdict of each window"))
+    freshness: Freshness = Field(default_factory=Freshness, description=(
+        "how recent the table's last commit must be"))
     catchup: bool = Field(False, description=(
         "Airflow: when the DAG is turned on, schedule every window since the baseline's end; "
         "false: the latest only"))
@@ -393,6 +453,13 @@ class Monitor(_Model):
         return Policy(thresholds=rules, fdr=self.thresholds.fdr,
                       correction=self.thresholds.correction, min_rows=self.thresholds.min_rows,
                       columns=columns, column_min_rows=min_rows, learning=learning)
+
+    def volume_settings(self) -> VolumeSettings:
+        """The volume verdict's settings, its seasonality resolved."""
+        learned = self.thresholds.learned
+        seasonality = self.volume.seasonality or (learned.seasonality if learned else "none")
+        return VolumeSettings(self.volume.history_windows, self.volume.min_history,
+                              seasonality)
 
     def threshold(self, rule: str, column: str) -> float | None:
         return self.policy().threshold(rule, column)[0]

@@ -65,6 +65,27 @@ PROCESS_GONE = "process ended while running: killed or crashed"
 RUNNING_STALE_AFTER_HOURS = 24
 
 
+@dataclass(frozen=True)
+class FreshnessStatus:
+    name: str
+    meaning: str
+
+
+# How recent the monitored table's last commit was when a run computed its windows
+# (`volume_results.freshness_status`).
+FRESHNESS_STATUSES: tuple[FreshnessStatus, ...] = (
+    FreshnessStatus("stale", "the table's last commit is older than `freshness.max_age`"),
+    FreshnessStatus("fresh", "the table's last commit is within `freshness.max_age`"),
+    FreshnessStatus("unchecked", "no `freshness.max_age` is set, or the table has no Delta "
+                    "history to read its last commit from"),
+)
+STALE, FRESH, UNCHECKED = (s.name for s in FRESHNESS_STATUSES)
+# The volume verdict's prediction interval: a window's row count outside the central
+# VOLUME_LEVEL of what its history predicts is `drift` (kl_udfs/core/volume.py).
+VOLUME_LEVEL = 0.99
+VOLUME_STATUSES = (DRIFT, INSUFFICIENT, NO_DATA, OK)
+
+
 # ---------------------------------------------------------------------------------- rules
 
 @dataclass(frozen=True)
@@ -402,7 +423,38 @@ QUALITY_RESULTS = Table("quality_results", (
 ), ("monitor", "window_start", "window_end", "expectation", "column_name"), ("monitor",),
     "the quality gate's result per window and expectation")
 
-TABLES: tuple[Table, ...] = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS)
+VOLUME_RESULTS = Table("volume_results", (
+    _c("monitor", "string", "monitor name"),
+    _c("table_name", "string", "the monitored table"),
+    _c("window_start", "timestamp", "window start (inclusive, UTC)"),
+    _c("window_end", "timestamp", "window end (exclusive, UTC)"),
+    _c("row_count", "long", "rows in the window"),
+    _c("expected_count", "double",
+       "the row count the history predicts (null without enough history)"),
+    _c("expected_low", "double",
+       f"lower end of the {VOLUME_LEVEL:.0%} prediction interval of the row count"),
+    _c("expected_high", "double",
+       f"upper end of the {VOLUME_LEVEL:.0%} prediction interval of the row count"),
+    _c("history_windows", "int",
+       "how many earlier windows (of the same weekday or hour with `volume.seasonality`) the "
+       "prediction used"),
+    _c("status", "string", "volume verdict: " + ", ".join(VOLUME_STATUSES)
+       + " (`drift`: the row count is outside the interval; `insufficient`: fewer than "
+       "`volume.min_history` earlier windows; `no_data`: no rows and too little history)"),
+    _c("reason", "string", "the verdict in words: the count, what was expected and from what"),
+    _c("source_committed_at", "timestamp",
+       "when the monitored table's latest Delta commit was made, as the run read it"),
+    _c("source_version", "long", "the Delta version of that commit (the version the run read)"),
+    _c("max_age_s", "long", "`freshness.max_age` in seconds (null: not set)"),
+    _c("freshness_status", "string", "freshness verdict: "
+       + ", ".join(s.name for s in FRESHNESS_STATUSES) + " (see Freshness statuses)"),
+    *_STAMP,
+), ("monitor", "window_start", "window_end"), ("monitor",),
+    "one row per monitor and window: its row count against what the monitor's earlier windows "
+    "predict, and how recent the monitored table's last commit was")
+
+TABLES: tuple[Table, ...] = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS,
+                             VOLUME_RESULTS)
 TABLE = {t.name: t for t in TABLES}
 
 
@@ -436,6 +488,10 @@ def data_dictionary() -> str:
               f"\"{PROCESS_GONE}\" by the monitor's next operation.", "",
               "| status | meaning |", "|---|---|"]
     lines += [f"| `{s.name}` | {markdown_cell(s.meaning)} |" for s in RUN_STATUSES]
+    lines += ["", "## Freshness statuses", "",
+              "The `freshness_status` of a `volume_results` row.", "",
+              "| status | meaning |", "|---|---|"]
+    lines += [f"| `{s.name}` | {markdown_cell(s.meaning)} |" for s in FRESHNESS_STATUSES]
     lines += ["", "## Rules", "",
               "| rule (`thresholds` key) | column kinds | default threshold | figure | test | "
               "meaning |", "|---|---|---|---|---|---|"]

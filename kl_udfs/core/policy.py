@@ -47,6 +47,15 @@ class Learning:
 
 
 @dataclass(frozen=True)
+class VolumeSettings:
+    """A monitor's volume verdict settings, resolved (applied by kl_udfs.core.volume)."""
+
+    history_windows: int = 28
+    min_history: int = 8
+    seasonality: Seasonality = "none"
+
+
+@dataclass(frozen=True)
 class Policy:
     """The thresholds of one monitor, resolved: rule -> (threshold or None, source).
 

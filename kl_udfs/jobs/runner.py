@@ -30,7 +30,8 @@ from kl_udfs.spark.runs import RunRecord, recorded, started
 from kl_udfs.spark.session import utc_session
 from kl_udfs.spark.source import OpenedTable, files_present, open_table
 from kl_udfs.spark.store import StoredBaseline, load_baseline, save_baseline
-from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, ensure_tables, merge
+from kl_udfs.spark.tables import DRIFT_RESULTS, PROFILES, VOLUME_RESULTS, ensure_tables, merge
+from kl_udfs.spark.volume import SourceCommit, volume_rows
 
 DEFAULT_BATCH_WINDOWS = 31
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class WindowsDone:
 def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
                     windows: list[Window], baseline_id: str | None = None,
                     operation: str = "run") -> WindowsDone:
-    """Profiles and drift rows of consecutive windows, from one pass over the table.
+    """Profiles, volume and drift rows of consecutive windows, from one pass over the table.
 
     A `run` first recomputes the already-computed windows whose rows changed since the
     previous run (late data, kl_udfs/spark/late.py), one pass per run of consecutive ones, so
@@ -110,7 +111,7 @@ def compute_windows(spark: SparkSession, config: Config, monitor_name: str,
 def _write_windows(spark: SparkSession, config: Config, monitor: Monitor,
                    baseline: StoredBaseline, opened: OpenedTable, windows: list[Window],
                    record: RunRecord) -> int:
-    """One pass over consecutive windows, their two MERGEs; returns the rows read."""
+    """One pass over consecutive windows, their MERGEs; returns the rows read."""
     failures = failed_windows(config, monitor.name, windows)
     ctx = RunContext(monitor, baseline, windows, record.run_id, record.started_at, failures)
     with files_present(monitor):
@@ -121,12 +122,17 @@ def _write_windows(spark: SparkSession, config: Config, monitor: Monitor,
             "monitor": [monitor.name], "window_start": [w.start for w in windows]}
         profiles, drift = frames.profiles.cache(), frames.drift.cache()
         drift.count()  # computed in full before the first write
-        # drift_results last: its commit is the one that makes the batch's windows exist
-        # (kl_udfs/spark/integrity.py); a job killed between the two leaves only profiles,
-        # which readers ignore and the next run of those windows replaces.
         root = config.monitoring.path
+        source = SourceCommit(opened.version, opened.committed_at)
+        volume = volume_rows(spark, config, monitor, windows, frames.window_rows, source,
+                             record.run_id, record.started_at)
+        # drift_results last: its commit is the one that makes the batch's windows exist
+        # (kl_udfs/spark/integrity.py); a job killed before it leaves profiles and volume
+        # rows, which readers ignore and the next run of those windows replaces.
         record.conflict_retries += merge(spark, root, PROFILES,
                                          paused_in(profiles, "merge"), partitions)
+        if volume is not None:
+            record.conflict_retries += merge(spark, root, VOLUME_RESULTS, volume, partitions)
         pause_here("between_merges")
         record.conflict_retries += merge(spark, root, DRIFT_RESULTS, drift, partitions)
         profiles.unpersist()

@@ -306,6 +306,12 @@ class Monitoring:
         return self.read(Scan("quality_results", tuple(contract.QUALITY_RESULTS.names()),
                               where))
 
+    def volume(self, monitor: str, span: Span = Span(),
+               columns: Sequence[str] = tuple(contract.VOLUME_RESULTS.names())) -> pa.Table:
+        """The monitor's volume and freshness rows of the windows in the span."""
+        where = (equals("monitor", monitor), *within(span))
+        return self.read(Scan("volume_results", tuple(columns), where))
+
 
 def latest_reruns(rows: pa.Table) -> pa.Table:
     """One row per monitor, column and window: the latest computed."""

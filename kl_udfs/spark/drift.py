@@ -37,7 +37,11 @@ class DriftFrames:
     profiles: DataFrame
     drift: DataFrame
     persisted: Sequence[DataFrame]  # window counts and figures; unpersist when done
-    rows_read: int  # rows of the table in the windows
+    window_rows: dict[datetime, int]  # window start -> rows of the table in it
+
+    @property
+    def rows_read(self) -> int:
+        return sum(self.window_rows.values())
 
     def release(self) -> None:
         for frame in self.persisted:
@@ -224,9 +228,10 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
         "window_idx", "column_idx", F.col("current_mean").alias("mean"),
         F.col("current_std").alias("std")), ["window_idx", "column_idx"], "left") \
         .select(*PROFILES.schema.fieldNames())
-    # Every row lands in one bin of each column: one column's total is the rows read.
-    first = judged["column_idx"] == judged["column_idx"].min()
-    rows_read = int(judged.loc[first, "current_count"].sum()) if len(judged) else 0
+    # Every row lands in one bin of each column: one column's count is the window's rows.
+    per_window = judged.groupby("window_idx")["current_count"].max()
+    window_rows = {ctx.windows[i].start: int(n) for i, n in zip(
+        per_window.index.to_numpy(dtype=int), per_window.to_numpy(), strict=True)}
     verdicts = _verdicts(spark, ctx, judged, usable, problems, added, root)
 
     contributors = F.transform(
@@ -247,7 +252,7 @@ def compute_drift(spark: SparkSession, ctx: RunContext, df: DataFrame, root: str
                   for f in DRIFT_RESULTS.schema.fields])
     )
     return DriftFrames(profiles=profiles, drift=drift, persisted=(counts, figures),
-                       rows_read=rows_read)
+                       window_rows=window_rows)
 
 
 def _history(spark: SparkSession, ctx: RunContext, root: str,

@@ -1,12 +1,13 @@
 """Are a monitor's windows whole? The check behind the guarantee a killed job must keep.
 
-A run writes each batch of windows with one MERGE into `profiles`, then one MERGE into
-`drift_results`; each MERGE is one atomic Delta commit. `drift_results` is the commit point:
+A run writes each batch of windows with one MERGE into `profiles`, one into `volume_results`,
+then one into `drift_results`; each MERGE is one atomic Delta commit. `drift_results` is the
+commit point:
 
 * **whole**: the window has exactly one `drift_results` row per baseline column, all from one
   run, and a `profiles` row for every column that was binned (all but `error` rows).
-* **pending**: `profiles` rows but no `drift_results` rows: a run stopped between its two
-  commits. Readers go by `drift_results`, so the window is simply not computed yet; the next
+* **pending**: `profiles` rows but no `drift_results` rows: a run stopped before its last
+  commit. Readers go by `drift_results`, so the window is simply not computed yet; the next
   run of it replaces the profiles.
 * anything else is a problem (a missing or duplicated column row, rows of two runs mixed).
 """

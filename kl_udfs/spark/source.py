@@ -6,17 +6,24 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from kl_udfs.core.config import Monitor
 from kl_udfs.core.errors import KlDriftError
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
 class OpenedTable:
     df: DataFrame
     version: int | None  # the Delta version read; None for non-Delta catalog tables
+    # When the table's latest commit was made (naive UTC): how fresh its data is. None for a
+    # non-Delta catalog table, and when an older version was asked for.
+    committed_at: datetime | None = None
 
 
 def open_table(spark: SparkSession, monitor: Monitor, version: int | None = None) -> OpenedTable:
@@ -40,16 +47,20 @@ def open_table(spark: SparkSession, monitor: Monitor, version: int | None = None
             if version is not None:
                 reader = reader.option("versionAsOf", version)
             df = reader.table(monitor.table)
-        read_version = version
+        read_version, committed_at = version, None
         if read_version is None:
-            latest = delta.history(1).select("version").first()
+            # Epoch microseconds, not a timestamp: a collected timestamp takes the local zone.
+            latest = delta.history(1).select(
+                "version", F.unix_micros(F.col("timestamp")).alias("micros")).first()
             read_version = int(latest[0]) if latest else None
+            if latest and latest[1] is not None:
+                committed_at = _EPOCH + timedelta(microseconds=int(latest[1]))
     except KlDriftError:
         raise
     except Exception as error:  # Spark's message for a bad version, unreadable files, ...
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise KlDriftError(f"cannot read table: {first_line}", **where) from None
-    return OpenedTable(df, read_version)
+    return OpenedTable(df, read_version, committed_at)
 
 
 # How Spark reports a data file that a Delta version lists but storage no longer holds.

@@ -46,12 +46,13 @@ def _spec(table: contract.Table) -> TableSpec:
     return TableSpec(table.name, struct_type(table.columns), table.keys, table.partitions)
 
 
-DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS = (
+DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS, VOLUME_RESULTS = (
     _spec(t) for t in (contract.DRIFT_RESULTS, contract.PROFILES, contract.BASELINES,
-                       contract.RUNS, contract.QUALITY_RESULTS))
+                       contract.RUNS, contract.QUALITY_RESULTS, contract.VOLUME_RESULTS))
 CONTRIBUTOR = struct_type(contract.STRUCTS["contributor"])
 
-ALL_TABLES = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS)
+# A lake written before a table existed gains it the next time a job ensures the tables.
+ALL_TABLES = (DRIFT_RESULTS, PROFILES, BASELINES, RUNS, QUALITY_RESULTS, VOLUME_RESULTS)
 
 
 def table_path(root: str, spec: TableSpec) -> str:

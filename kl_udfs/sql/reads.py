@@ -5,13 +5,14 @@ shown are opened)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from kl_udfs.core import contract
 from kl_udfs.core.config import Config
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.output import format_json, format_table
+from kl_udfs.core.volume import freshness_reason
 from kl_udfs.lake.slices import Monitoring, Span, naive_utc
 
 STATUS_HEADERS = ("monitor", "column", "window_start", "status", "psi", "q_value", "rows",
@@ -39,6 +40,48 @@ def rows_between(config: Config, monitor: str, start: datetime,
     rows = tables.drift_rows(monitor, contract.DRIFT_RESULTS.names(), Span(start, end),
                              reruns=True).to_pylist()
     return [r for r in rows if naive_utc(r["window_end"]) <= naive_utc(end)]
+
+
+def volume_between(config: Config, monitor: str, start: datetime,
+                   end: datetime) -> list[dict[str, Any]]:
+    """The `volume_results` rows of the windows inside [start, end) (none before the table
+    exists: a lake written before it, or volume off)."""
+    rows = Monitoring.of(config).volume(monitor, Span(start, end)).to_pylist()
+    return [r for r in rows if naive_utc(r["window_end"]) <= naive_utc(end)]
+
+
+def volume_problems(row: dict[str, Any]) -> list[str]:
+    """A `volume_results` row's problems in words: its row count drifted, its table was
+    stale (none when neither)."""
+    problems = []
+    if row["status"] == contract.DRIFT:
+        problems.append(f"row count: {row['reason']}")
+    if row["freshness_status"] == contract.STALE:
+        committed, max_age = row["source_committed_at"], row["max_age_s"]
+        problems.append("stale source: " + freshness_reason(
+            None if committed is None else naive_utc(committed), row["source_version"],
+            naive_utc(row["computed_at"]),
+            None if max_age is None else timedelta(seconds=max_age)))
+    return problems
+
+
+def volume_notes(config: Config, monitor: str | None = None) -> list[str]:
+    """One line per problem of the volume row of each monitor's latest window (the latest with
+    drift rows: `kldrift status`); only the rows from that window on are read."""
+    tables = Monitoring.of(config)
+    names = [monitor] if monitor else sorted(tables.monitors())
+    notes = []
+    for name in names:
+        starts = tables.windows(name)
+        if not starts:
+            continue
+        latest = [r for r in tables.volume(name, Span(starts[-1], None)).to_pylist()
+                  if naive_utc(r["window_start"]) == starts[-1]]  # not a pending later one
+        for row in latest:
+            notes += [f"{name} [{naive_utc(row['window_start'])}, "
+                      f"{naive_utc(row['window_end'])}) {problem}"
+                      for problem in volume_problems(row)]
+    return notes
 
 
 def window_rows(config: Config, monitor: str, start: datetime,

@@ -30,7 +30,14 @@ from kl_udfs.core.config import Config, parse_config
 from kl_udfs.core.errors import KlDriftError
 from kl_udfs.core.windows import Window
 from kl_udfs.jobs.runner import build_baseline, compute_windows
-from kl_udfs.spark.tables import BASELINES, DRIFT_RESULTS, PROFILES, RUNS, read_table
+from kl_udfs.spark.tables import (
+    BASELINES,
+    DRIFT_RESULTS,
+    PROFILES,
+    RUNS,
+    VOLUME_RESULTS,
+    read_table,
+)
 from kl_udfs.spark.tables import table_path as monitoring_path
 
 pytestmark = pytest.mark.spark
@@ -42,7 +49,7 @@ EMPTY = Window(datetime(2026, 2, 1), datetime(2026, 2, 2))
 PER_DAY = 100
 CHANNELS = ("web", "store", "app")  # i % 3 over 100 rows: 34, 33, 33
 SCHEMA = "ts timestamp, amount double, channel string, n long"
-WATCHED = (DRIFT_RESULTS, PROFILES, BASELINES)
+WATCHED = (DRIFT_RESULTS, PROFILES, BASELINES, VOLUME_RESULTS)
 
 
 # --- helpers ----------------------------------------------------------------------------

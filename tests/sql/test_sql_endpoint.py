@@ -100,6 +100,12 @@ def _expected(lake: Path, name: str) -> list[tuple[Any, ...]]:
     if name == "failed_runs":
         runs = _frame(lake, "runs")
         return [(r.monitor, r.operation) for r in runs[runs.status == "failed"].itertuples()]
+    if name == "volume_problems":
+        volume = _frame(lake, "volume_results")
+        problems = volume[(volume.status == "drift") | (volume.freshness_status == "stale")]
+        ordered = problems.assign(minus=-problems.window_start.astype("int64")).sort_values(
+            ["minus", "monitor"])
+        return [(r.monitor, _ts(r.window_start), r.row_count) for r in ordered.itertuples()]
     raise AssertionError(f"no expectation for query {name}")
 
 
@@ -120,6 +126,8 @@ def _actual(name: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         return [(r["monitor"], _ts(r["window_start"]), r["expectation"]) for r in rows]
     if name == "failed_runs":
         return [(r["monitor"], r["operation"]) for r in rows]
+    if name == "volume_problems":
+        return [(r["monitor"], _ts(r["window_start"]), int(r["row_count"])) for r in rows]
     raise AssertionError(name)
 
 
@@ -143,7 +151,8 @@ def _check(lake: Path, name: str, rows: list[dict[str, Any]]) -> None:
 def test_ready_queries_are_documented() -> None:
     queries = ready_queries()
     assert set(queries) == {"latest_status", "drifting_this_week", "kl_history",
-                            "top_contributors", "quality_failures", "failed_runs"}
+                            "top_contributors", "quality_failures", "failed_runs",
+                            "volume_problems"}
     for path in queries.values():
         assert path.read_text().startswith("-- "), f"{path.name} needs a comment saying what it is"
 

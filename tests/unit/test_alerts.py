@@ -183,3 +183,53 @@ def test_without_the_connection_nothing_is_posted() -> None:
     from kl_udfs.airflow.notify import KlDriftWebhookNotifier
 
     assert KlDriftWebhookNotifier("cards", "no_such_connection").send({"text": "x"}) is False
+
+
+def _volume_row(start: datetime, end: datetime, status: str, freshness: str) -> dict[str, Any]:
+    return {"monitor": "cards", "window_start": start, "window_end": end, "row_count": 412,
+            "expected_count": 1020.0, "expected_low": 880.0, "expected_high": 1170.0,
+            "history_windows": 28, "status": status,
+            "reason": "412 rows, expected 1,020 (880–1,170) from 28 previous windows",
+            "source_committed_at": datetime(2026, 2, 27, 6), "source_version": 12,
+            "max_age_s": 36 * 3600, "freshness_status": freshness,
+            "computed_at": datetime(2026, 3, 2, 6)}
+
+
+def test_volume_drift_and_a_stale_source_give_volume_messages_apart_from_drift(
+        tmp_path: Path) -> None:
+    days = [datetime(2026, 3, d) for d in (1, 2, 3, 4)]
+    write_deltalake(str(tmp_path / "drift_results"), pa.Table.from_pylist([
+        {**_row("amount", "drift" if start == days[0] else "ok", 0.5), "monitor": "cards",
+         "window_start": start, "window_end": end} for start, end in pairwise(days)]))
+    write_deltalake(str(tmp_path / "volume_results"), pa.Table.from_pylist([
+        _volume_row(days[0], days[1], "ok", "fresh"),
+        _volume_row(days[1], days[2], "drift", "unchecked"),
+        _volume_row(days[2], days[3], "ok", "stale")]))
+    messages, read = alert_messages(_config(tmp_path), "cards",
+                                    [Window(a, b) for a, b in pairwise(days)])
+    assert read == 3
+    assert [(m["kind"], m["window_start"]) for m in messages] == [
+        ("drift", "2026-03-01T00:00:00"), ("volume", "2026-03-02T00:00:00"),
+        ("volume", "2026-03-03T00:00:00")]
+    counted, stale = messages[1], messages[2]
+    assert counted["text"] == (
+        "kl-drift: volume or freshness of cards in [2026-03-02T00:00:00, 2026-03-03T00:00:00)\n"
+        "• row count: 412 rows, expected 1,020 (880–1,170) from 28 previous windows")
+    assert (counted["row_count"], counted["expected_low"], counted["status"]) == (
+        412, 880.0, "drift")
+    assert stale["text"].endswith(
+        "• stale source: last commit 2026-02-27 06:00 UTC (version 12), 72.0 hours before "
+        "the run; max age 36 hours")
+    assert stale["freshness_status"] == "stale"
+    assert stale["source_committed_at"] == "2026-02-27T06:00:00"
+    # the retraining asset hears of the column drift only
+    assert asset_extra(messages)["drifted_windows"] == [
+        {"window_start": "2026-03-01T00:00:00", "window_end": "2026-03-02T00:00:00"}]
+
+
+def test_a_lake_without_volume_results_alerts_drift_only(tmp_path: Path) -> None:
+    write_deltalake(str(tmp_path / "drift_results"), pa.Table.from_pylist([
+        {**_row("amount", "drift", 0.5), "monitor": "cards", "window_start": START,
+         "window_end": END}]))
+    messages, _ = alert_messages(_config(tmp_path), "cards", [Window(START, END)])
+    assert [m["kind"] for m in messages] == ["drift"]

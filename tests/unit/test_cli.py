@@ -13,6 +13,7 @@ import shlex
 import tomllib
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,33 @@ def test_status_reads_the_latest_window_per_column_from_delta(
         "why": "psi 0.4 above 0.1", "top_bin": "web: 20.0% -> 50.0%"}, {
         "monitor": "other", "column": "amount", "window_start": "2026-03-01T00:00:00",
         "status": "ok", "psi": 0.0, "q_value": 1.0, "rows": 130, "why": None, "top_bin": None}]
+
+
+def test_status_adds_a_line_for_the_latest_windows_volume_problems(
+        capsys: pytest.CaptureFixture[str], status_config: Path) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    monitoring = status_config / "lakehouse" / "monitoring"
+    days = [datetime(2026, 3, d) for d in (1, 2, 3)]
+    write_deltalake(str(monitoring / "drift_results"), pa.Table.from_pylist([
+        {"monitor": "card_transactions", "column_name": "amount", "window_start": start,
+         "window_end": end, "computed_at": datetime(2026, 3, 4), "status": "ok"}
+        for start, end in pairwise(days)]))
+    write_deltalake(str(monitoring / "volume_results"), pa.Table.from_pylist([
+        {"monitor": "card_transactions", "window_start": start, "window_end": end,
+         "status": "drift", "reason": f"{rows} rows, expected 1,000 (900–1,100) from 28 "
+                                      "previous windows", "freshness_status": "unchecked",
+         "source_committed_at": None, "source_version": None, "max_age_s": None,
+         "computed_at": datetime(2026, 3, 4)}
+        for (start, end), rows in zip(pairwise(days), (10, 20),
+                                      strict=True)]))
+    code, out, err = run_cli(capsys, readme_command(STATUS))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == (
+        "volume: card_transactions [2026-03-02 00:00:00, 2026-03-03 00:00:00) row count: 20 "
+        "rows, expected 1,000 (900–1,100) from 28 previous windows")
+    assert "10 rows" not in out  # an earlier window's problem is not the latest's
 
 
 def test_sql_json_keeps_structs_and_says_on_stderr_when_rows_were_left_out(

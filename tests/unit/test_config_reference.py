@@ -123,12 +123,14 @@ FULL: dict[str, Any] = {
         "thresholds": {"psi": 0.1, "learned": {"warmup": 14}},
         "column_thresholds": {"amount": {"psi": 0.05}},
         "quality": {"row_count": {"min": 1}, "ranges": {"amount": {"min": 0}}},
+        "volume": {"history_windows": 28}, "freshness": {"max_age": "36 hours"},
     }],
 }
 M = ("monitors", 0)
 LEVELS = [(), ("monitoring",), ("spark",), ("storage",), M, (*M, "baseline"),
           (*M, "thresholds"), (*M, "thresholds", "learned"), (*M, "column_thresholds", "amount"),
-          (*M, "quality"), (*M, "quality", "row_count"), (*M, "quality", "ranges", "amount")]
+          (*M, "quality"), (*M, "quality", "row_count"), (*M, "quality", "ranges", "amount"),
+          (*M, "volume"), (*M, "freshness")]
 
 
 def _at(data: Any, path: tuple[str | int, ...]) -> Any:
