@@ -40,7 +40,7 @@ def _stored_counts(config: Config, monitor: Monitor, since: datetime,
         equals("monitor", monitor.name), *within(Span(since, until))))).to_pandas()
     if rows.empty:
         return pd.DataFrame({"window_start": [], "row_count": []})
-    rows["window_start"] = [naive_utc(t) for t in rows["window_start"].dt.to_pydatetime()]
+    rows["window_start"] = [naive_utc(t.to_pydatetime()) for t in rows["window_start"]]
     counts = rows.groupby("window_start", as_index=False)["count"].max()
     return counts.rename(columns={"count": "row_count"})
 
