@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import statistics
 import tempfile
 import time
@@ -48,7 +49,8 @@ def _rows(days: int, per_day: int) -> list[tuple[Any, ...]]:
              ("web", "store", "app")[(i + d) % 3]) for d in range(days) for i in range(per_day)]
 
 
-def _timed(spent: dict[str, float], module: Any, name: str) -> None:
+def _timed(spent: dict[str, float], module: Any, name: str) -> Callable[[], None]:
+    """Wrap `module.name` to add its time to `spent`; returns what puts it back."""
     original: Callable[..., Any] = getattr(module, name)
 
     @functools.wraps(original)
@@ -60,12 +62,36 @@ def _timed(spent: dict[str, float], module: Any, name: str) -> None:
             spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
 
     setattr(module, name, wrapper)
+    return lambda: setattr(module, name, original)
+
+
+def _run(spark: Any, windows: int, per_day: int,
+         spent: dict[str, float]) -> list[dict[str, float]]:
+    """Time `windows` single-day runs of a fresh small table; each round's seconds per step."""
+    from kl_udfs.jobs import runner
+
+    with tempfile.TemporaryDirectory(prefix="kldrift-overhead-") as folder:
+        root = Path(folder)
+        table = str(root / "raw")
+        spark.createDataFrame(_rows(BASELINE_DAYS + windows, per_day),
+                              "ts timestamp, amount double, channel string") \
+            .write.format("delta").save(table)
+        config = parse_config({"monitoring": {"path": str(root / "monitoring")}, "monitors": [{
+            "name": "m", "table": table, "timestamp_column": "ts",
+            "baseline": {"start": DAY0.isoformat(),
+                         "end": (DAY0 + timedelta(days=BASELINE_DAYS)).isoformat()}}]}, root)
+        runner.build_baseline(spark, config, "m")
+        rounds: list[dict[str, float]] = []
+        for d in range(windows):
+            start = DAY0 + timedelta(days=BASELINE_DAYS + d)
+            spent.clear()
+            began = time.perf_counter()
+            runner.compute_windows(spark, config, "m", [Window(start, start + timedelta(1))])
+            rounds.append({**spent, "whole run": time.perf_counter() - began})
+    return rounds
 
 
 def main(argv: list[str] | None = None) -> None:
-    import importlib
-
-    from kl_udfs.jobs import runner
     from kl_udfs.spark.session import get_spark
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -75,29 +101,16 @@ def main(argv: list[str] | None = None) -> None:
 
     spark = get_spark("local[2]", {"spark.sql.shuffle.partitions": "4"})
     spent: dict[str, float] = {}
+    restore = []
     for module_name, name in STEPS:
         module = importlib.import_module(module_name)
         if hasattr(module, name):  # an older tree may lack a step
-            _timed(spent, module, name)
-    with tempfile.TemporaryDirectory(prefix="kldrift-overhead-") as folder:
-        root = Path(folder)
-        table = str(root / "raw")
-        spark.createDataFrame(_rows(BASELINE_DAYS + args.windows, args.rows),
-                              "ts timestamp, amount double, channel string") \
-            .write.format("delta").save(table)
-        config = parse_config({"monitoring": {"path": str(root / "monitoring")}, "monitors": [{
-            "name": "m", "table": table, "timestamp_column": "ts",
-            "baseline": {"start": DAY0.isoformat(),
-                         "end": (DAY0 + timedelta(days=BASELINE_DAYS)).isoformat()}}]}, root)
-        runner.build_baseline(spark, config, "m")
-        rounds: list[dict[str, float]] = []
-        for d in range(args.windows):
-            start = DAY0 + timedelta(days=BASELINE_DAYS + d)
-            spent.clear()
-            began = time.perf_counter()
-            runner.compute_windows(spark, config, "m", [Window(start, start + timedelta(1))])
-            rounds.append({**spent, "whole run": time.perf_counter() - began})
-    spark.stop()
+            restore.append(_timed(spent, module, name))
+    try:
+        rounds = _run(spark, args.windows, args.rows, spent)
+    finally:
+        for put_back in restore:
+            put_back()
     measured = rounds[1:] or rounds
     names = [n for _, n in STEPS if any(n in r for r in measured)] + ["whole run"]
     print(f"| step | median s ({len(measured)} windows of {args.rows} rows) |")
