@@ -44,7 +44,9 @@ DRIFT, QUALITY_FAILED, ERROR, INSUFFICIENT, NO_DATA, OK = (s.name for s in STATU
 
 
 @dataclass(frozen=True)
-class RunStatus:
+class Term:
+    """A status that is only a name and its meaning (an operation's, a table's freshness)."""
+
     name: str
     meaning: str
 
@@ -52,11 +54,11 @@ class RunStatus:
 # How an operation (a `runs` row) stands. A row is written `running` when the operation starts
 # and replaced by its outcome when it ends; a process killed on the way cannot replace it, so
 # the next operation of the monitor does (kl_udfs/spark/runs.py, docs/reliability.md).
-RUN_STATUSES: tuple[RunStatus, ...] = (
-    RunStatus("running", "started and not ended yet, or its process is not yet known to be gone"),
-    RunStatus("succeeded", "ended and wrote everything it computed"),
-    RunStatus("failed", "ended with the error in `error`; nothing it computed was written, or "
-              "its process ended while running (killed or crashed; see `error`)"),
+RUN_STATUSES: tuple[Term, ...] = (
+    Term("running", "started and not ended yet, or its process is not yet known to be gone"),
+    Term("succeeded", "ended and wrote everything it computed"),
+    Term("failed", "ended with the error in `error`; nothing it computed was written, or its "
+         "process ended while running (killed or crashed; see `error`)"),
 )
 RUNNING, SUCCEEDED, FAILED = (s.name for s in RUN_STATUSES)
 PROCESS_GONE = "process ended while running: killed or crashed"
@@ -65,19 +67,13 @@ PROCESS_GONE = "process ended while running: killed or crashed"
 RUNNING_STALE_AFTER_HOURS = 24
 
 
-@dataclass(frozen=True)
-class FreshnessStatus:
-    name: str
-    meaning: str
-
-
 # How recent the monitored table's last commit was when a run computed its windows
 # (`volume_results.freshness_status`).
-FRESHNESS_STATUSES: tuple[FreshnessStatus, ...] = (
-    FreshnessStatus("stale", "the table's last commit is older than `freshness.max_age`"),
-    FreshnessStatus("fresh", "the table's last commit is within `freshness.max_age`"),
-    FreshnessStatus("unchecked", "no `freshness.max_age` is set, or the table has no Delta "
-                    "history to read its last commit from"),
+FRESHNESS_STATUSES: tuple[Term, ...] = (
+    Term("stale", "the table's last commit is older than `freshness.max_age`"),
+    Term("fresh", "the table's last commit is within `freshness.max_age`"),
+    Term("unchecked", "no `freshness.max_age` is set, or the table has no Delta history to "
+         "read its last commit from"),
 )
 STALE, FRESH, UNCHECKED = (s.name for s in FRESHNESS_STATUSES)
 # The volume verdict's prediction interval: a window's row count outside the central
